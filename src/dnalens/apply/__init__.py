@@ -1,0 +1,1 @@
+"""Use trained models: predictions, evaluation (later: variants, mutagenesis, splicing)."""

@@ -1,0 +1,1 @@
+"""The ``dnalens`` command line: thin commands over the Python API."""

@@ -1,0 +1,86 @@
+"""Entry point: ``dnalens COMMAND ...``.
+
+Errors in the user's input (:class:`dnalens.errors.DnalensError`) print one
+line ``error: ...`` on stderr and exit with status 2; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dnalens.errors import DnalensError
+
+app = typer.Typer(
+    name="dnalens",
+    help="Deep learning on genomic DNA: build data, train, evaluate and predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register_commands() -> None:
+    from dnalens.cli import demo, evaluate, predict, train
+
+    for module in (train, evaluate, predict, demo):
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except DnalensError as err:
+        if _state["debug"]:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, MemoryError) as err:
+        if _state["debug"]:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; `dnalens train CONFIG --resume` continues a run", file=sys.stderr)
+        return 130
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except Exception as err:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return err.exit_code
+        if isinstance(err, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+def existing_file(path: Path, what: str) -> Path:
+    """Fail early, in one line, for a path that is not there."""
+    if not path.exists():
+        raise DnalensError(f"{path}: no such {what}")
+    return path

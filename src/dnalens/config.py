@@ -1,0 +1,255 @@
+"""Run configuration: a YAML file validated by pydantic.
+
+Unknown keys and wrong types are errors with the key's dotted path, never
+silently ignored. Relative paths are read relative to the YAML file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from dnalens.errors import ConfigError, InputFileError
+
+__all__ = [
+    "TargetConfig",
+    "WindowConfig",
+    "SplitConfig",
+    "AugmentConfig",
+    "TableConfig",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "RunConfig",
+    "load_run_config",
+    "load_data_config",
+    "dump_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetConfig(_Strict):
+    """One task: a peak set from a BED/narrowPeak file, optionally filtered by columns."""
+
+    name: str
+    bed: Path
+    where: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+class WindowConfig(_Strict):
+    """How bins are chosen; the model sees ``input_length`` bp centred on each bin."""
+
+    mode: Literal["tile", "peaks"] = "tile"
+    eval_mode: Literal["tile", "peaks"] = "tile"
+    bin_size: PositiveInt = 200
+    input_length: PositiveInt = 1000
+    stride: PositiveInt | None = None
+    min_overlap: float = Field(0.5, gt=0, le=1)
+    negatives_per_positive: NonNegativeFloat = 1.0
+    max_n_fraction: float = Field(0.5, ge=0, le=1)
+    chroms: list[str] | None = None
+
+
+class SplitConfig(_Strict):
+    """Held-out chromosomes or regions (genomes), or random fractions (tables)."""
+
+    valid_chroms: list[str] = Field(default_factory=list)
+    test_chroms: list[str] = Field(default_factory=list)
+    valid_regions: Path | None = None
+    test_regions: Path | None = None
+    valid_fraction: float = Field(0.1, ge=0, lt=1)
+    test_fraction: float = Field(0.1, ge=0, lt=1)
+
+
+class AugmentConfig(_Strict):
+    reverse_complement: bool = False
+    max_shift: NonNegativeInt = 0
+
+
+class TableConfig(_Strict):
+    """Sequences given directly: a TSV ``id sequence label...`` or a FASTA plus ``labels``."""
+
+    path: Path
+    labels: Path | None = None
+    length: PositiveInt | None = None
+
+
+class DataConfig(_Strict):
+    genome: Path | None = None
+    targets: list[TargetConfig] = Field(default_factory=list)
+    table: TableConfig | None = None
+    windows: WindowConfig = Field(default_factory=WindowConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    blacklist: Path | None = None
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    rename_contigs: bool = True
+    chrom_map: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if self.table is None and (self.genome is None or not self.targets):
+            raise ValueError("give either 'table', or 'genome' with at least one 'targets' entry")
+        if self.table is not None and self.targets:
+            raise ValueError("give either 'table' or 'genome' + 'targets', not both")
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"target names must be unique; got {names}")
+        return self
+
+
+class ModelConfig(_Strict):
+    name: str = "deepsea"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainConfig(_Strict):
+    loss: Literal["bce", "mse", "poisson"] = "bce"
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: PositiveFloat = 1e-3
+    momentum: NonNegativeFloat = 0.9
+    l2: NonNegativeFloat = 0.0
+    l1: NonNegativeFloat = 0.0
+    batch_size: PositiveInt = 64
+    max_epochs: PositiveInt = 10
+    patience: PositiveInt = 3
+    monitor: Literal["val_loss", "val_auroc", "val_auprc"] = "val_loss"
+    pos_weight: Literal["none", "balanced"] | list[PositiveFloat] = "none"
+    ensemble: PositiveInt = 1
+    baseline: Literal["kmer", "none"] = "kmer"
+    kmer_k: PositiveInt = 5
+    num_workers: NonNegativeInt = 0
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    precision: str = "32-true"
+    limit_train_batches: PositiveFloat | PositiveInt = 1.0
+    progress_bar: bool = True
+
+
+class RunConfig(_Strict):
+    name: str
+    seed: int = 0
+    output_dir: Path = Path("runs")
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output_dir / self.name
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names at the parent of ``loc`` in the schema, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        for arg in list(candidates):
+            candidates.extend(getattr(arg, "__args__", ()))
+        current = next((c for c in candidates if isinstance(c, type)
+                        and issubclass(c, BaseModel)), None)
+        if current is None:
+            return []
+    return list(current.model_fields)
+
+
+def _describe(error: ValidationError, schema: type[BaseModel], source: str) -> str:
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        hint = _suggest(str(loc[-1]), _allowed_keys(schema, loc))
+        message = f"unknown key '{where}'{hint}"
+    elif first["type"] == "missing":
+        message = f"missing required key '{where}'"
+    else:
+        got = first.get("input")
+        message = f"{where}: {first['msg'].lower()}; got {got!r}"
+    more = len(error.errors()) - 1
+    return f"{source}: {message}" + (f" (and {more} more problem(s))" if more else "")
+
+
+def _resolve_paths(value: Any, base: Path) -> Any:
+    if isinstance(value, BaseModel):
+        updates = {k: _resolve_paths(getattr(value, k), base) for k in type(value).model_fields}
+        return value.model_copy(update=updates)
+    if isinstance(value, Path):
+        return value if value.is_absolute() else (base / value)
+    if isinstance(value, list):
+        return [_resolve_paths(v, base) for v in value]
+    return value
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise InputFileError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return raw
+
+
+def _validate(schema: type[BaseModel], raw: dict, source: str) -> Any:
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, schema, source)) from None
+
+
+def parse_run_config(raw: dict, base: Path, source: str = "config") -> RunConfig:
+    """Validate a run config held as a dict; relative paths are taken from ``base``."""
+    config = _validate(RunConfig, raw, source)
+    return _resolve_paths(config, base)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a run config YAML (see ``configs/`` for examples)."""
+    path = Path(path)
+    return parse_run_config(_read_yaml(path), path.resolve().parent, str(path))
+
+
+def load_data_config(path: str | Path) -> DataConfig:
+    """Read a data section: a YAML whose top-level ``data:`` key (or whole body) is a DataConfig."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    body = raw["data"] if "data" in raw and isinstance(raw["data"], dict) else raw
+    return _resolve_paths(_validate(DataConfig, body, str(path)), path.resolve().parent)
+
+
+def dump_config(config: BaseModel) -> str:
+    """YAML text of a config (paths as strings), as saved in a run folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

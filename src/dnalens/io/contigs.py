@@ -1,0 +1,181 @@
+"""One place where every input's chromosome names and lengths meet the genome's.
+
+Naming styles differ between sources (UCSC ``chr1``/``chrM`` against Ensembl
+``1``/``MT``) and so do assemblies (hg19 against hg38). These checks turn such
+mismatches into one-line errors that say which mapping to use or which
+assembly the coordinates probably belong to, instead of empty results.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from dnalens.errors import ContigError, CoordinateError
+
+if TYPE_CHECKING:
+    from dnalens.io.genome import Genome
+
+__all__ = [
+    "KNOWN_ASSEMBLIES",
+    "describe_missing_contig",
+    "guess_assembly",
+    "match_contigs",
+    "check_within_chromosomes",
+]
+
+log = logging.getLogger(__name__)
+
+_HUMAN = [str(i) for i in range(1, 23)] + ["X", "Y"]
+# Primary chromosome lengths (UCSC / GRC), to name the likely assembly of mismatched inputs.
+KNOWN_ASSEMBLIES: dict[str, dict[str, int]] = {
+    "hg38": dict(zip(_HUMAN, [
+        248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
+        145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
+        101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
+        156040895, 57227415], strict=True)),
+    "hg19": dict(zip(_HUMAN, [
+        249250621, 243199373, 198022430, 191154276, 180915260, 171115067, 159138663,
+        146364022, 141213431, 135534747, 135006516, 133851895, 115169878, 107349540,
+        102531392, 90354753, 81195210, 78077248, 59128983, 63025520, 48129895, 51304566,
+        155270560, 59373566], strict=True)),
+}
+
+_MITO = {"chrM": "MT", "MT": "chrM"}
+
+
+def _alternative_names(chrom: str) -> list[str]:
+    """Other spellings of one chromosome name across UCSC and Ensembl styles."""
+    names = []
+    if chrom in _MITO:
+        names.append(_MITO[chrom])
+    if chrom.startswith("chr"):
+        names.append(chrom[3:])
+    else:
+        names.append("chr" + chrom)
+    return names
+
+
+def _bare(chrom: str) -> str:
+    name = chrom[3:] if chrom.startswith("chr") else chrom
+    return "M" if name == "MT" else name
+
+
+def _list_names(names: Iterable[str], limit: int = 6) -> str:
+    names = list(names)
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def describe_missing_contig(chrom: str, genome: Genome, source: str = "") -> str:
+    """One-line explanation of why ``chrom`` is not in the genome, with a fix."""
+    prefix = f"{source}: " if source else ""
+    for alt in _alternative_names(chrom):
+        if alt in genome.chrom_sizes:
+            return (
+                f"{prefix}chromosome '{chrom}' is not in {genome.path.name}, which names it "
+                f"'{alt}'; map the names (rename_contigs: true in the config, or "
+                f"chrom_map: {{'{chrom}': '{alt}'}})"
+            )
+    return (
+        f"{prefix}chromosome '{chrom}' is not in {genome.path.name} "
+        f"(has {_list_names(genome.chroms)})"
+    )
+
+
+def match_contigs(
+    names: Iterable[str],
+    genome: Genome,
+    *,
+    source: str,
+    rename: bool = True,
+    chrom_map: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Map each input chromosome name to the genome's name for it.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Chromosome names found in an input file.
+    genome : Genome
+    source : str
+        The input's name for messages (a file path).
+    rename : bool
+        Map ``chr1`` <-> ``1`` and ``chrM`` <-> ``MT`` automatically (logged). When
+        False such a difference is an error that states the mapping to use.
+    chrom_map : mapping, optional
+        Explicit renames, applied first.
+
+    Returns
+    -------
+    dict
+        input name -> genome name, for every input name.
+
+    Raises
+    ------
+    ContigError
+        For a name with no counterpart in the genome.
+    """
+    chrom_map = dict(chrom_map or {})
+    mapping: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        target = chrom_map.get(name, name)
+        if target in genome.chrom_sizes:
+            mapping[name] = target
+            continue
+        alt = next((a for a in _alternative_names(target) if a in genome.chrom_sizes), None)
+        if alt is None or not rename:
+            raise ContigError(describe_missing_contig(name, genome, source))
+        mapping[name] = renamed[name] = alt
+    if renamed:
+        log.warning("%s: renamed chromosomes to the genome's style: %s", source,
+                    _list_names(f"{k}->{v}" for k, v in renamed.items()))
+    return mapping
+
+
+def guess_assembly(lengths: Mapping[str, int]) -> str | None:
+    """Name of the known assembly whose chromosome lengths equal these (by bare name)."""
+    bare = {_bare(c): n for c, n in lengths.items()}
+    for assembly, sizes in KNOWN_ASSEMBLIES.items():
+        shared = [c for c in sizes if c in bare]
+        if shared and all(bare[c] == sizes[c] for c in shared):
+            return assembly
+    return None
+
+
+def _assembly_hint(chrom: str, end: int, genome: Genome) -> str:
+    """Which other assembly the coordinate fits, when the genome is a known one."""
+    own = guess_assembly(genome.chrom_sizes)
+    for assembly, sizes in KNOWN_ASSEMBLIES.items():
+        if assembly != own and end <= sizes.get(_bare(chrom), -1):
+            which = f"{genome.path.name} looks like {own}" if own else "check the genome build"
+            return f"; it fits {assembly} ({which}): were the coordinates made on {assembly}?"
+    return ""
+
+
+def check_within_chromosomes(df: pd.DataFrame, genome: Genome, *, source: str) -> None:
+    """Raise a CoordinateError for the first interval ending past its chromosome.
+
+    Parameters
+    ----------
+    df : DataFrame with columns chrom, end (and ``line`` for messages, optional)
+    genome : Genome
+    source : str
+        File name for messages.
+    """
+    sizes = df["chrom"].map(genome.chrom_sizes)
+    past = df["end"] > sizes
+    if not past.any():
+        return
+    first = df[past].iloc[0]
+    where = f"{source}:{int(first['line'])}" if "line" in df.columns else source
+    chrom, end, size = first["chrom"], int(first["end"]), int(sizes[past].iloc[0])
+    raise CoordinateError(
+        f"{where}: interval {chrom}:{int(first['start'])}-{end} ends past the end of {chrom} "
+        f"({size:,} bp in {genome.path.name}); {int(past.sum())} interval(s) do"
+        + _assembly_hint(chrom, end, genome)
+    )

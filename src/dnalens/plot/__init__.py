@@ -1,0 +1,1 @@
+"""Figures: ROC and PR curves, training curves (later: logos, ISM maps)."""

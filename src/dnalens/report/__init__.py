@@ -1,0 +1,1 @@
+"""Reports of a run: evaluation tables and figures (later: the HTML report)."""

@@ -1,0 +1,189 @@
+"""Assemble and run Lightning training for a run config; write the run folder.
+
+A run folder holds::
+
+    config.yaml               the validated config
+    model.json, model.safetensors   the trained model (an ensemble when train.ensemble > 1)
+    metrics.csv               per-epoch losses and validation metrics
+    checkpoints/last.ckpt     for resuming only (Lightning, pickled); best.ckpt
+    members/<k>/              per-seed runs of an ensemble (same layout)
+    baseline/                 the k-mer logistic regression yardstick
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from dnalens.config import RunConfig, TrainConfig, dump_config
+from dnalens.data.build import DataBundle, build_data
+from dnalens.data.datasets import make_loader
+from dnalens.errors import ConfigError, DnalensError, TrainingError
+from dnalens.models.ensemble import Ensemble
+from dnalens.models.registry import build_model
+from dnalens.models.store import save_model
+from dnalens.train.baseline import fit_kmer_baseline
+from dnalens.train.task import SequenceTask
+
+__all__ = ["RunResult", "train_run", "positive_weights"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    model: torch.nn.Module
+    bundle: DataBundle
+
+
+def positive_weights(labels: np.ndarray, setting: str | list[float]) -> list[float] | None:
+    """Per-task BCE positive weights: None, n_neg / n_pos ('balanced'), or given values."""
+    if setting == "none":
+        return None
+    n_tasks = labels.shape[1]
+    if isinstance(setting, list):
+        if len(setting) != n_tasks:
+            raise ConfigError(f"train.pos_weight has {len(setting)} values for {n_tasks} tasks")
+        return list(setting)
+    positives = labels.sum(axis=0)
+    return [float((labels.shape[0] - p) / max(p, 1.0)) for p in positives]
+
+
+def _monitor_mode(monitor: str) -> str:
+    return "min" if monitor == "val_loss" else "max"
+
+
+def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer:
+    monitor = train.monitor if has_valid else "train_loss"
+    callbacks = [
+        ModelCheckpoint(dirpath=member_dir / "checkpoints", filename="best", monitor=monitor,
+                        mode=_monitor_mode(monitor), save_last=True, save_top_k=1,
+                        enable_version_counter=False),
+        EarlyStopping(monitor=monitor, mode=_monitor_mode(monitor), patience=train.patience),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return L.Trainer(
+            default_root_dir=member_dir, max_epochs=train.max_epochs,
+            accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
+            precision=train.precision, callbacks=callbacks,
+            logger=CSVLogger(member_dir, name="", version=""),
+            enable_progress_bar=train.progress_bar, enable_model_summary=False,
+            limit_train_batches=train.limit_train_batches,
+            log_every_n_steps=10, num_sanity_val_steps=0,
+        )
+
+
+def _best_state(member_dir: Path) -> dict[str, torch.Tensor]:
+    best = member_dir / "checkpoints" / "best.ckpt"
+    # Our own Lightning checkpoint, written moments ago by this run; only the
+    # tensors are kept, and the saved model is safetensors.
+    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+
+
+def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: int,
+                resume: bool) -> torch.nn.Module:
+    train = config.train
+    L.seed_everything(seed, workers=True, verbose=False)
+    model = build_model(config.model.name, input_length=bundle.input_length,
+                        n_tasks=len(bundle.tasks), **config.model.params)
+    train_labels = bundle.datasets["train"].labels.numpy()
+    task = SequenceTask(model, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
+                        momentum=train.momentum, l2=train.l2, l1=train.l1,
+                        pos_weight=positive_weights(train_labels, train.pos_weight))
+    has_valid = len(bundle.datasets["valid"]) > 0
+    loaders = {
+        split: make_loader(bundle.datasets[split], batch_size=train.batch_size,
+                           shuffle=split == "train", seed=seed, num_workers=train.num_workers,
+                           pin_memory=torch.cuda.is_available())
+        for split in ("train", "valid")
+    }
+    last = member_dir / "checkpoints" / "last.ckpt"
+    ckpt_path = str(last) if resume and last.exists() else None
+    if ckpt_path:
+        log.info("resuming %s from %s", member_dir, last)
+    trainer = _trainer(train, member_dir, has_valid)
+    trainer.fit(task, loaders["train"], loaders["valid"] if has_valid else None,
+                ckpt_path=ckpt_path)
+    model.load_state_dict(_best_state(member_dir))
+    return model.eval()
+
+
+def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
+    run_dir = config.run_dir
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        if not overwrite:
+            raise DnalensError(f"{run_dir}: run folder exists; pass --resume to continue it or "
+                               "--overwrite to start again")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = dump_config(config)
+    saved = run_dir / "config.yaml"
+    if resume and saved.exists() and saved.read_text() != text:
+        raise ConfigError(f"{saved}: differs from the config given; resume with the same config")
+    _atomic_write(saved, text)
+    return run_dir
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
+    """Train the model (or ensemble) a config describes and save it in the run folder.
+
+    Parameters
+    ----------
+    config : RunConfig
+    resume : bool
+        Continue an interrupted run from each member's last checkpoint; members
+        already finished are loaded, not retrained.
+    overwrite : bool
+        Delete an existing run folder first.
+
+    Returns
+    -------
+    RunResult with the run folder, the trained model (eval mode) and the data.
+    """
+    run_dir = _prepare_run_dir(config, resume, overwrite)
+    bundle = build_data(config.data, seed=config.seed)
+    if len(bundle.datasets["train"]) == 0:
+        raise DnalensError("no training examples: check data.split and data.windows")
+    check_finite_labels(bundle)
+    log.info("data: %s", bundle.summary())
+    n = config.train.ensemble
+    members = []
+    for k in range(n):
+        member_dir = run_dir if n == 1 else run_dir / "members" / str(k)
+        members.append(_fit_member(config, bundle, member_dir, config.seed + k, resume))
+        if n > 1:
+            save_model(members[-1], member_dir, tasks=bundle.tasks, extra={"seed": config.seed + k})
+    model = members[0] if n == 1 else Ensemble.from_models(
+        members, average="probability" if config.train.loss == "bce" else "output")
+    save_model(model, run_dir, tasks=bundle.tasks,
+               extra={"run": config.name, "seed": config.seed, "loss": config.train.loss})
+    if config.train.baseline == "kmer" and config.train.loss == "bce":
+        baseline = fit_kmer_baseline(bundle, k=config.train.kmer_k, seed=config.seed)
+        save_model(baseline, run_dir / "baseline", tasks=bundle.tasks, extra={"baseline": True})
+    return RunResult(run_dir, model, bundle)
+
+
+def check_finite_labels(bundle: DataBundle) -> None:
+    """Refuse NaN or infinite labels before training starts."""
+    for split, dataset in bundle.datasets.items():
+        if not torch.isfinite(dataset.labels).all():
+            raise TrainingError(f"{split} labels contain NaN or infinite values")

@@ -1,0 +1,131 @@
+"""The LightningModule of dnalens: loss, penalties, optimiser and validation metrics
+around a model that is passed in."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from dnalens.errors import ConfigError, TrainingError
+from dnalens.train.metrics import auprc, auroc
+
+__all__ = ["SequenceTask", "make_loss"]
+
+
+def make_loss(name: str, pos_weight: Tensor | None = None) -> nn.Module:
+    """Loss on model outputs (logits for 'bce', log-rates for 'poisson').
+
+    Parameters
+    ----------
+    name : {'bce', 'mse', 'poisson'}
+    pos_weight : Tensor, shape (n_tasks,), optional
+        Weight of positives per task (BCE only), e.g. n_neg / n_pos.
+    """
+    if name == "bce":
+        return nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    if pos_weight is not None:
+        raise ConfigError(f"pos_weight applies to the 'bce' loss only; loss is '{name}'")
+    if name == "mse":
+        return nn.MSELoss()
+    if name == "poisson":
+        return nn.PoissonNLLLoss(log_input=True, full=False)
+    raise ConfigError(f"unknown loss '{name}'; choose bce, mse or poisson")
+
+
+def _penalised(parameters: list[tuple[str, nn.Parameter]]) -> list[nn.Parameter]:
+    # L1 acts on weights of convolutions and linear layers, not on biases or norms.
+    return [p for name, p in parameters if p.ndim > 1 and not name.endswith("bias")]
+
+
+class SequenceTask(L.LightningModule):
+    """Train a (batch, 4, L) -> (batch, n_tasks) model.
+
+    Parameters
+    ----------
+    model : nn.Module
+    loss : {'bce', 'mse', 'poisson'}
+    optimizer : {'adam', 'adamw', 'sgd'}
+    lr, momentum : float
+    l2 : float
+        Weight decay (an L2 penalty for Adam and SGD, decoupled for AdamW).
+    l1 : float
+        Coefficient of the summed absolute weights added to the loss.
+    pos_weight : list of float, optional
+        Per-task positive weight for 'bce'.
+    """
+
+    def __init__(self, model: nn.Module, *, loss: str = "bce", optimizer: str = "adam",
+                 lr: float = 1e-3, momentum: float = 0.9, l2: float = 0.0, l1: float = 0.0,
+                 pos_weight: list[float] | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
+        weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
+        self.loss_fn = make_loss(loss, weight)
+        self._val_outputs: list[Tensor] = []
+        self._val_labels: list[Tensor] = []
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def _loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        x, y = batch
+        out = self.model(x)
+        return self.loss_fn(out, y), out
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        loss, _ = self._loss(batch)
+        if self.hparams.l1 > 0:
+            l1 = sum(p.abs().sum() for p in _penalised(list(self.model.named_parameters())))
+            loss = loss + self.hparams.l1 * l1
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"training loss became {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step} (lr {self.hparams.lr}); lower train.lr, check the "
+                "labels for NaN or infinite values, or use loss 'bce' for 0/1 labels"
+            )
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True,
+                 batch_size=batch[0].shape[0])
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        loss, out = self._loss(batch)
+        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True,
+                 batch_size=batch[0].shape[0], sync_dist=True)
+        self._val_outputs.append(out.detach().float().cpu())
+        self._val_labels.append(batch[1].detach().cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs:
+            return
+        scores = torch.cat(self._val_outputs).numpy()
+        labels = torch.cat(self._val_labels).numpy()
+        self._val_outputs.clear()
+        self._val_labels.clear()
+        if self.hparams.loss != "bce":
+            return
+        # Mean over tasks that have both classes in the validation set.
+        aurocs = [auroc(labels[:, j], scores[:, j]) for j in range(labels.shape[1])]
+        auprcs = [auprc(labels[:, j], scores[:, j]) for j in range(labels.shape[1])]
+        self.log("val_auroc", _nanmean(aurocs), prog_bar=True)
+        self.log("val_auprc", _nanmean(auprcs), prog_bar=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = self.model.parameters()
+        hp = self.hparams
+        if hp.optimizer == "adam":
+            return torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.l2)
+        if hp.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.l2)
+        if hp.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, weight_decay=hp.l2)
+        raise ConfigError(f"unknown optimizer '{hp.optimizer}'; choose adam, adamw or sgd")
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else 0.0
