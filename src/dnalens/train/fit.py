@@ -21,6 +21,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
@@ -64,7 +65,19 @@ def _monitor_mode(monitor: str) -> str:
     return "min" if monitor == "val_loss" else "max"
 
 
+def _quiet_lightning() -> None:
+    """Keep Lightning's start-up chatter (device lines, tips) out of the user's terminal."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # The run folder holds config.yaml before the CSV logger starts; that is expected.
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*limit_train_batches=1.0.*")
+
+
 def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer:
+    _quiet_lightning()
     monitor = train.monitor if has_valid else "train_loss"
     callbacks = [
         ModelCheckpoint(dirpath=member_dir / "checkpoints", filename="best", monitor=monitor,
@@ -72,17 +85,15 @@ def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer
                         enable_version_counter=False),
         EarlyStopping(monitor=monitor, mode=_monitor_mode(monitor), patience=train.patience),
     ]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return L.Trainer(
-            default_root_dir=member_dir, max_epochs=train.max_epochs,
-            accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
-            precision=train.precision, callbacks=callbacks,
-            logger=CSVLogger(member_dir, name="", version=""),
-            enable_progress_bar=train.progress_bar, enable_model_summary=False,
-            limit_train_batches=train.limit_train_batches,
-            log_every_n_steps=10, num_sanity_val_steps=0,
-        )
+    return L.Trainer(
+        default_root_dir=member_dir, max_epochs=train.max_epochs,
+        accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
+        precision=train.precision, callbacks=callbacks,
+        logger=CSVLogger(member_dir, name="", version=""),
+        enable_progress_bar=train.progress_bar, enable_model_summary=False,
+        limit_train_batches=train.limit_train_batches,
+        log_every_n_steps=1, num_sanity_val_steps=0,
+    )
 
 
 def _best_state(member_dir: Path) -> dict[str, torch.Tensor]:
@@ -115,10 +126,31 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
     if ckpt_path:
         log.info("resuming %s from %s", member_dir, last)
     trainer = _trainer(train, member_dir, has_valid)
-    trainer.fit(task, loaders["train"], loaders["valid"] if has_valid else None,
-                ckpt_path=ckpt_path)
+    previous = _stash_metrics(member_dir) if ckpt_path else None
+    try:
+        trainer.fit(task, loaders["train"], loaders["valid"] if has_valid else None,
+                    ckpt_path=ckpt_path)
+    finally:
+        if previous is not None:
+            _merge_metrics(member_dir, previous)
     model.load_state_dict(_best_state(member_dir))
     return model.eval()
+
+
+def _stash_metrics(member_dir: Path) -> pd.DataFrame | None:
+    """Keep the metrics of the interrupted run: Lightning's CSV logger starts a new file."""
+    path = member_dir / "metrics.csv"
+    return pd.read_csv(path) if path.exists() and path.stat().st_size else None
+
+
+def _merge_metrics(member_dir: Path, previous: pd.DataFrame) -> None:
+    path = member_dir / "metrics.csv"
+    new = pd.read_csv(path) if path.exists() and path.stat().st_size else previous.iloc[:0]
+    merged = pd.concat([previous, new], ignore_index=True)
+    merged = merged.drop_duplicates(keep="last")
+    tmp = path.with_name(".metrics.csv.tmp")
+    merged.to_csv(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
