@@ -26,18 +26,18 @@ from pydantic import (
 from dnalens.errors import ConfigError, InputFileError
 
 __all__ = [
-    "TargetConfig",
-    "WindowConfig",
-    "SplitConfig",
     "AugmentConfig",
-    "TableConfig",
     "DataConfig",
     "ModelConfig",
-    "TrainConfig",
     "RunConfig",
-    "load_run_config",
-    "load_data_config",
+    "SplitConfig",
+    "TableConfig",
+    "TargetConfig",
+    "TrainConfig",
+    "WindowConfig",
     "dump_config",
+    "load_data_config",
+    "load_run_config",
 ]
 
 
@@ -183,7 +183,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def _describe(error: ValidationError, schema: type[BaseModel], source: str) -> str:
-    first = error.errors()[0]
+    # An unknown key explains a "missing" one next to it (a typo), so report it first.
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc = tuple(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
@@ -217,7 +219,8 @@ def _read_yaml(path: Path) -> dict:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        problem = getattr(err, "problem", err)
+        raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return raw

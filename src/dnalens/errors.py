@@ -8,15 +8,15 @@ print it without a traceback.
 from __future__ import annotations
 
 __all__ = [
-    "DnalensError",
-    "InputFileError",
-    "FastaError",
     "BedFormatError",
+    "ConfigError",
     "ContigError",
     "CoordinateError",
-    "SequenceError",
-    "ConfigError",
+    "DnalensError",
+    "FastaError",
+    "InputFileError",
     "ModelFileError",
+    "SequenceError",
     "TrainingError",
 ]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_dict
 
 from dnalens.apply.predict import predict
 from dnalens.config import parse_run_config
@@ -17,6 +16,12 @@ from dnalens.models.ensemble import Ensemble
 from dnalens.models.store import load_model
 from dnalens.train.fit import positive_weights, train_run
 from dnalens.train.metrics import auroc
+from planted import run_dict, write_planted_genome
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> tuple[Path, Path]:
+    return write_planted_genome(tmp_path)
 
 
 def _config(tmp_path: Path, planted, **overrides):

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; `dnalens train CONFIG --resume` continues a run", file=sys.stderr)
+        print("error: interrupted; `dnalens train CONFIG --resume` continues a run",
+              file=sys.stderr)
         return 130
     except typer.Exit as exit_:
         return exit_.exit_code

@@ -11,7 +11,7 @@ import pandas as pd
 from dnalens.config import DataConfig, TargetConfig
 from dnalens.data import windows as win
 from dnalens.data.datasets import GenomeWindowDataset, SequenceDataset
-from dnalens.data.tables import read_fasta_table, read_sequence_table, random_split, table_codes
+from dnalens.data.tables import random_split, read_fasta_table, read_sequence_table, table_codes
 from dnalens.data.targets import peak_labels
 from dnalens.errors import ConfigError, DnalensError
 from dnalens.io.genome import Genome

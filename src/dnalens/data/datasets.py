@@ -25,7 +25,7 @@ from dnalens.errors import ConfigError
 from dnalens.io.genome import Genome, gather_windows
 from dnalens.sequence.encoding import codes_to_one_hot
 
-__all__ = ["GenomeWindowDataset", "SequenceDataset", "EpochSampler", "make_loader"]
+__all__ = ["EpochSampler", "GenomeWindowDataset", "SequenceDataset", "make_loader"]
 
 _COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 

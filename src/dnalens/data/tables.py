@@ -15,7 +15,7 @@ import pandas as pd
 from dnalens.alphabet import N_CODE, encode_codes
 from dnalens.errors import ConfigError, InputFileError
 
-__all__ = ["read_sequence_table", "read_fasta_table", "table_codes", "random_split"]
+__all__ = ["random_split", "read_fasta_table", "read_sequence_table", "table_codes"]
 
 
 def read_sequence_table(path: str | Path) -> pd.DataFrame:

@@ -18,14 +18,14 @@ from dnalens.errors import ConfigError
 from dnalens.io.genome import Genome
 
 __all__ = [
-    "tile_bins",
-    "peak_bins",
-    "sample_negative_bins",
-    "coverage_fraction",
-    "drop_overlapping",
-    "drop_n_rich",
     "assign_split_by_chroms",
     "assign_split_by_regions",
+    "coverage_fraction",
+    "drop_n_rich",
+    "drop_overlapping",
+    "peak_bins",
+    "sample_negative_bins",
+    "tile_bins",
 ]
 
 
@@ -168,7 +168,8 @@ def drop_n_rich(
     for chrom, index in bins.groupby("chrom", sort=False).indices.items():
         is_n = genome.codes(chrom) > 3
         running = np.concatenate([[0], np.cumsum(is_n, dtype=np.int64)])
-        centre = (bins["start"].to_numpy(np.int64)[index] + bins["end"].to_numpy(np.int64)[index]) // 2
+        starts = bins["start"].to_numpy(np.int64)[index]
+        centre = (starts + bins["end"].to_numpy(np.int64)[index]) // 2
         lo = centre - input_length // 2
         hi = lo + input_length
         lo_c, hi_c = np.clip(lo, 0, is_n.size), np.clip(hi, 0, is_n.size)
@@ -199,19 +200,20 @@ def assign_split_by_regions(
     """Split by held-out regions (for genomes of one chromosome).
 
     A bin whose centre lies in a held-out region goes to that split. A training
-    bin whose input window reaches into a held-out region is marked 'drop', so
-    no held-out base is ever seen in training.
+    bin whose input window (``input_length`` centred on the bin) reaches into a
+    held-out region is marked 'drop', so no held-out base is seen in training.
     """
     split = pd.Series("train", index=bins.index)
-    centre = bins.assign(start=(bins["start"] + bins["end"]) // 2)
-    centre["end"] = centre["start"] + 1
-    flank = max(0, (input_length - (bins["end"] - bins["start"]).max()) // 2 + 1)
-    for name, regions in (("valid", valid_regions), ("test", test_regions)):
-        if regions is None or regions.empty:
-            continue
-        inside = coverage_fraction(centre, regions) > 0
-        split[inside & (split == "train")] = name
-        widened = bins.assign(start=bins["start"] - flank, end=bins["end"] + flank)
-        touches = coverage_fraction(widened, regions) > 0
-        split[touches & (split == "train")] = "drop"
+    centre = (bins["start"] + bins["end"]) // 2
+    points = bins.assign(start=centre, end=centre + 1)
+    windows = bins.assign(start=centre - input_length // 2,
+                          end=centre - input_length // 2 + input_length)
+    held_out = [(name, regions) for name, regions in (("valid", valid_regions),
+                                                       ("test", test_regions))
+                if regions is not None and not regions.empty]
+    for name, regions in held_out:
+        split[coverage_fraction(points, regions) > 0] = name
+    for _, regions in held_out:
+        touches = coverage_fraction(windows, regions) > 0
+        split[touches & (split == "train").to_numpy()] = "drop"
     return split

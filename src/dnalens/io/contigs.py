@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KNOWN_ASSEMBLIES",
+    "check_within_chromosomes",
     "describe_missing_contig",
     "guess_assembly",
     "match_contigs",
-    "check_within_chromosomes",
 ]
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalens.errors import ContigError, CoordinateError, FastaError, InputFileError
 from dnalens.alphabet import N_CODE, encode_codes
+from dnalens.errors import ContigError, CoordinateError, FastaError, InputFileError
 
 __all__ = ["Genome"]
 
@@ -54,8 +54,9 @@ def _open_fasta(path: Path):
         try:
             pysam.faidx(str(path))
         except pysam.SamtoolsError as err:
-            first = str(err).strip().splitlines()[-1] if str(err).strip() else "unknown error"
-            raise FastaError(f"{path}: cannot build the FASTA index: {first}") from None
+            lines = [ln for ln in str(getattr(err, "value", err)).splitlines() if ln.strip()]
+            reason = lines[-1].strip() if lines else "unknown error"
+            raise FastaError(f"{path}: cannot build the FASTA index: {reason}") from None
     try:
         return pysam.FastaFile(str(path))
     except (OSError, ValueError) as err:

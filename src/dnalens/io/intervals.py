@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,10 +29,23 @@ NARROWPEAK_COLUMNS = [*BED_COLUMNS, "signalValue", "pValue", "qValue", "summit"]
 _INTEGER_COLUMNS = ("start", "end")
 
 
-def _open_text(path: Path):
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as handle:
-        gz = handle.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gz else open(path)
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt") if _is_gzip(path) else open(path)
+
+
+def _parser_message(path: Path, message: str) -> str:
+    """pandas' tokenizer error as one 'file:line: ...' line."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        expected, line, seen = found.groups()
+        return (f"{path}:{line}: expected {expected} tab-separated columns like the first "
+                f"row; found {seen}")
+    return f"{path}: not a tab-separated BED file ({message.strip().splitlines()[0]})"
 
 
 def _scan_header(path: Path) -> tuple[int, list[str] | None]:
@@ -117,12 +131,15 @@ def read_bed(
     try:
         df = pd.read_csv(
             path, sep="\t", header=None, skiprows=skip, dtype=str, comment=None,
-            skip_blank_lines=False, keep_default_na=False, compression="infer",
+            skip_blank_lines=False, keep_default_na=False,
+            compression="gzip" if _is_gzip(path) else None,
         )
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise BedFormatError(f"{path}: not a tab-separated BED file ({err})") from None
+    except pd.errors.ParserError as err:
+        raise BedFormatError(_parser_message(path, str(err))) from None
+    except UnicodeDecodeError:
+        raise BedFormatError(f"{path}: not a text BED file (undecodable bytes)") from None
     df["line"] = df.index + skip + 1
     if df.shape[1] > 1:
         df = df[df.iloc[:, 0].str.strip() != ""]

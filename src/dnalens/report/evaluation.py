@@ -10,7 +10,7 @@ from dnalens.apply.evaluate import EvaluationResult, evaluate_run, write_table
 from dnalens.config import DataConfig
 from dnalens.plot.curves import plot_roc_pr, plot_training_curves
 
-__all__ = ["write_evaluation", "comparison_table"]
+__all__ = ["comparison_table", "write_evaluation"]
 
 
 def comparison_table(result: EvaluationResult) -> pd.DataFrame:

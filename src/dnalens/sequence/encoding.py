@@ -19,10 +19,10 @@ from dnalens.errors import SequenceError
 __all__ = [
     "ALPHABET",
     "N_CODE",
-    "encode_codes",
     "codes_to_one_hot",
-    "one_hot",
     "decode",
+    "encode_codes",
+    "one_hot",
     "reverse_complement",
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from dnalens.errors import SequenceError
@@ -39,7 +41,7 @@ def dinucleotide_shuffle(seq: str, rng: np.random.Generator | int | None = None)
     codes = [idx[c] for c in seq]
     n = len(letters)
     edges: list[list[int]] = [[] for _ in range(n)]
-    for a, b in zip(codes[:-1], codes[1:], strict=True):
+    for a, b in itertools.pairwise(codes):
         edges[a].append(b)
     last = codes[-1]
     # Random spanning arborescence rooted at `last` (reversed random walk, Wilson-like):

@@ -36,7 +36,7 @@ from dnalens.models.store import save_model
 from dnalens.train.baseline import fit_kmer_baseline
 from dnalens.train.task import SequenceTask
 
-__all__ = ["RunResult", "train_run", "positive_weights"]
+__all__ = ["RunResult", "positive_weights", "train_run"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dnalens.errors import DnalensError
 
-__all__ = ["classification_table", "auroc", "auprc", "pearson", "spearman", "top_k_accuracy"]
+__all__ = ["auprc", "auroc", "classification_table", "pearson", "spearman", "top_k_accuracy"]
 
 
 def _check(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

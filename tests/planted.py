@@ -1,11 +1,13 @@
-"""A tiny genome with a planted motif: a run config that trains in seconds."""
+"""A tiny genome with a planted motif and a run config over it that trains in seconds.
+
+Imported by tests as ``import planted`` (tests/ is on sys.path through its conftest).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 MOTIF = "CACGTGAC"
 
@@ -29,11 +31,6 @@ def write_planted_genome(root: Path, *, n_chroms: int = 3, length: int = 40_000,
     bed = root / "peaks.bed"
     bed.write_text("".join(peaks))
     return genome, bed
-
-
-@pytest.fixture
-def planted(tmp_path: Path) -> tuple[Path, Path]:
-    return write_planted_genome(tmp_path)
 
 
 def run_dict(tmp_path: Path, genome: Path, bed: Path, **overrides) -> dict:
