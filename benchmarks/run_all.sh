@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run every benchmark; their JSON lines go to benchmarks/results.jsonl (and the terminal),
+# progress notes to stderr. Override the interpreter with PYTHON=...; the repository's
+# .venv is used by default. bench_loader.py needs tangermeme:
+#   .venv/bin/pip install -c constraints/cpu.txt tangermeme
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+python="${PYTHON:-$root/.venv/bin/python}"
+partial="$(mktemp "$here/.results.XXXXXX")"
+trap 'rm -f "$partial"' EXIT
+
+for script in bench_loader.py bench_train.py; do
+    echo "== $script" >&2
+    "$python" "$here/$script" | tee -a "$partial"
+done
+# Replace the previous results only when every benchmark finished.
+chmod 644 "$partial"
+mv "$partial" "$here/results.jsonl"
+echo "wrote $here/results.jsonl" >&2
