@@ -107,13 +107,15 @@ class Motif:
         Returns
         -------
         np.ndarray, shape (4, width), float64
-            ``log2(p / background)``; a site's score is the sum over positions.
+            ``log2(p / background)``; a site's score is the sum over positions. With
+            ``pseudocount=0`` a base of probability 0 scores -inf.
         """
         bg = _checked_background(background)
         if not pseudocount >= 0:
             raise DnalensError(f"log_odds: pseudocount must be >= 0; got {pseudocount}")
         smoothed = (self.pwm + pseudocount) / (1.0 + 4.0 * pseudocount)
-        return np.log2(smoothed / bg[:, None])
+        with np.errstate(divide="ignore"):  # -inf for an impossible base is the right score
+            return np.log2(smoothed / bg[:, None])
 
     def __repr__(self) -> str:
         alt = f", alt_name={self.alt_name!r}" if self.alt_name else ""
@@ -255,8 +257,7 @@ def _check_alphabet(text: str, src: str, lineno: int) -> None:
     _, _, value = text.partition("=")
     if value.strip() != ALPHABET:
         raise InputFileError(
-            f"{src}:{lineno}: only the DNA alphabet 'ALPHABET= ACGT' is supported; "
-            f"found {text!r}"
+            f"{src}:{lineno}: only the DNA alphabet 'ALPHABET= ACGT' is supported; found {text!r}"
         )
 
 
@@ -417,7 +418,7 @@ def _as_motif_list(motifs: Mapping[str, Motif | np.ndarray] | Iterable[Motif]) -
 
 
 def _format_meme(records: list[Motif], bg: np.ndarray) -> str:
-    freqs = " ".join(f"{base} {p:.6f}" for base, p in zip(ALPHABET, bg))
+    freqs = " ".join(f"{base} {p:.6f}" for base, p in zip(ALPHABET, bg, strict=True))
     parts = [
         "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
         f"Background letter frequencies\n{freqs}\n"
