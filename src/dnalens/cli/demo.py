@@ -17,7 +17,7 @@ def demo(
                             ] = 1_000_000,
     n_chroms: Annotated[int, typer.Option(help="Synthetic chromosomes (last two held out).")
                         ] = 4,
-    max_epochs: Annotated[int, typer.Option(help="Training epochs at most.")] = 12,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs at most.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the genome and the training.")] = 0,
 ) -> None:
     """Synthetic genome with real JASPAR motifs planted in cell-type peak sets -> a trained,

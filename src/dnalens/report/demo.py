@@ -25,7 +25,7 @@ class DemoResult:
     written: list[Path]
 
 
-def demo_config(data: DemoData, *, max_epochs: int = 12, progress_bar: bool = True) -> dict:
+def demo_config(data: DemoData, *, max_epochs: int = 20, progress_bar: bool = True) -> dict:
     """A DeepSEA-style run on the demo genome, small enough for a CPU in a few minutes.
 
     Bins: 200 bp; input: 1,000 bp (DeepSEA's convention). Training bins are
@@ -47,13 +47,13 @@ def demo_config(data: DemoData, *, max_epochs: int = 12, progress_bar: bool = Tr
         "model": {"name": "deepsea", "params": {
             "conv_channels": [64, 96, 128], "hidden": 128, "dropouts": [0.1, 0.1, 0.3],
             "batch_norm": True}},
-        "train": {"lr": 2e-3, "batch_size": 64, "max_epochs": max_epochs, "patience": 3,
+        "train": {"lr": 2e-3, "batch_size": 64, "max_epochs": max_epochs, "patience": 4,
                   "monitor": "val_auprc", "progress_bar": progress_bar},
     }
 
 
 def run_demo(out_dir: str | Path, *, n_chroms: int = 4, chrom_length: int = 1_000_000,
-             seed: int = 0, max_epochs: int = 12, progress_bar: bool = True) -> DemoResult:
+             seed: int = 0, max_epochs: int = 20, progress_bar: bool = True) -> DemoResult:
     """Write the demo data and config into ``out_dir``, train, evaluate on held-out chromosomes.
 
     Returns
