@@ -37,9 +37,9 @@ def _options(
 
 
 def _register_commands() -> None:
-    from dnalens.cli import demo, evaluate, predict, train
+    from dnalens.cli import demo, evaluate, predict, train, variants
 
-    for module in (train, evaluate, predict, demo):
+    for module in (train, evaluate, predict, variants, demo):
         module.register(app)
 
 

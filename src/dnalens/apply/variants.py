@@ -1,0 +1,476 @@
+"""Variant effects: the model's output on the alternative allele minus the reference.
+
+Each variant gives two windows of the model's input length, cut from the genome around it
+(:func:`variant_windows`); both are predicted in the same batch and written, a batch at a
+time, to a TSV with ``<task>_ref``, ``<task>_alt``, ``<task>_diff`` (alt - ref) and, for
+probabilities, ``<task>_log2fc`` columns; optionally also to a VCF with one INFO field.
+
+Several GPUs
+------------
+:func:`score_variants` runs on one device (CUDA when available). To spread a large VCF over
+several GPUs later, wrap the window building in an ``IterableDataset`` that yields
+``(index, ref_onehot, alt_onehot)`` and shards records by ``index % world_size``, run a
+``LightningModule.predict_step`` under ``Trainer(strategy="ddp", devices=N)``, have each rank
+write its own part file (``out.rank<k>.tmp``), then merge the parts by ``index`` on rank 0.
+The window and table functions below are the pieces that loop would reuse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from dnalens.apply.predict import default_device, predict
+from dnalens.errors import ConfigError, InputFileError
+from dnalens.io.genome import Genome
+from dnalens.io.variants import VariantRecord, VcfSummary
+from dnalens.models.store import dnalens_version
+from dnalens.sequence.encoding import one_hot, reverse_complement
+
+__all__ = [
+    "LOG2FC_EPS",
+    "VariantScoreSummary",
+    "score_columns",
+    "score_variants",
+    "variant_windows",
+    "write_variant_vcf",
+]
+
+log = logging.getLogger(__name__)
+
+LOG2FC_EPS = 1e-6
+INFO_KEY = "DNALENS"
+PADDED_KEY = "DNALENS_PADDED"
+_RECORD_COLUMNS = ["variant", "chrom", "pos", "id", "ref", "alt", "padded"]
+
+
+@dataclass
+class VariantScoreSummary:
+    """What :func:`score_variants` did.
+
+    Attributes
+    ----------
+    scored : int
+        Variants predicted in this call.
+    resumed : int
+        Variants found already scored in the partial output and not predicted again.
+    padded : int
+        Variants (of ``scored``) whose ref or alt window ran past a chromosome end.
+    skipped : dict
+        Reason -> count, from the VCF reader's summary when the records came from
+        :func:`dnalens.io.variants.read_vcf`.
+    """
+
+    out_tsv: Path
+    out_vcf: Path | None = None
+    scored: int = 0
+    resumed: int = 0
+    padded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    vcf: VcfSummary | None = None
+
+    @property
+    def total(self) -> int:
+        """Variants in the output table."""
+        return self.scored + self.resumed
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        text = f"{self.total:,} variants scored -> {self.out_tsv}"
+        if self.resumed:
+            text += f" ({self.resumed:,} from the earlier partial run)"
+        if self.padded:
+            text += f"; {self.padded:,} near a chromosome end (N-padded, flagged)"
+        if self.skipped:
+            reasons = ", ".join(f"{n:,} {r}" for r, n in sorted(self.skipped.items()))
+            text += f"; skipped {sum(self.skipped.values()):,}: {reasons}"
+        if self.vcf is not None and self.vcf.empty:
+            text += "; the VCF holds no records"
+        return text
+
+
+def variant_windows(genome: Genome, record: VariantRecord, input_length: int
+                    ) -> tuple[str, str, bool]:
+    """Reference and alternative sequences of ``input_length`` around one variant.
+
+    The reference window is centred on the REF allele: its centre base is
+    ``pos0 + len(ref) // 2`` and it starts at ``centre - input_length // 2``. The REF allele
+    sits at offset ``o = pos0 - start`` in it. The alternative window is built from the same
+    start:
+
+    - same length (SNV, MNV): the REF bases at ``o`` are replaced by ALT;
+    - deletion (ALT shorter): left flank unchanged, ALT at ``o``, and the window is filled up
+      on the right with the genome after REF, so the variant stays at the same offset;
+    - insertion (ALT longer): ALT replaces REF and the ``len(alt) - len(ref)`` extra bases
+      are trimmed from both ends, ``extra // 2`` on the left and the rest on the right, so
+      the inserted sequence stays centred.
+
+    Parameters
+    ----------
+    genome : Genome
+    record : VariantRecord
+        ``chrom`` must be a genome chromosome; REF is not re-checked here.
+    input_length : int
+
+    Returns
+    -------
+    ref_seq, alt_seq : str, each of length ``input_length``
+    padded : bool
+        True when either window reaches past a chromosome end (those bases are N).
+    """
+    size = genome.check_chrom(record.chrom)
+    ref_len, alt_len = len(record.ref), len(record.alt)
+    start = record.pos0 + ref_len // 2 - input_length // 2
+    ref_seq = genome.fetch(record.chrom, start, start + input_length)
+    # REF longer than the window (a large deletion) starts before it: no left flank then.
+    left = ref_seq[: max(record.pos0 - start, 0)]
+    # Genome after REF: enough to fill the window for a deletion, what the ref window has
+    # otherwise (the extra bases of an insertion are trimmed below).
+    right_len = max(input_length - len(left) - alt_len, input_length - len(left) - ref_len, 0)
+    right_end = record.end + right_len
+    right = genome.fetch(record.chrom, record.end, right_end)
+    alt_full = left + record.alt + right
+    extra = len(alt_full) - input_length
+    trim_left = extra // 2 if alt_len > ref_len else 0
+    alt_seq = alt_full[trim_left : trim_left + input_length]
+    padded = start < 0 or start + input_length > size or right_end > size
+    return ref_seq, alt_seq, padded
+
+
+def score_columns(tasks: Sequence[str], *, probabilities: bool = True) -> list[str]:
+    """Output columns: the record columns, then per task ref, alt, diff (and log2fc)."""
+    kinds = ["ref", "alt", "diff"] + (["log2fc"] if probabilities else [])
+    return _RECORD_COLUMNS + [f"{t}_{k}" for t in tasks for k in kinds]
+
+
+def _batches(records: Iterable[VariantRecord], size: int) -> Iterator[list[VariantRecord]]:
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _reduce_bins(scores: np.ndarray) -> np.ndarray:
+    """(n, tasks) as is; (n, tasks, bins) averaged over bins."""
+    return scores.mean(axis=-1) if scores.ndim == 3 else scores
+
+
+def _predict_pairs(model: nn.Module, ref: list[str], alt: list[str], *, batch_size: int,
+                   device: torch.device, probabilities: bool, both_strands: bool
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions for the ref and alt windows, shape (n, tasks) each."""
+    x = one_hot(ref + alt)
+    scores = _reduce_bins(predict(model, x, batch_size=2 * batch_size, device=device,
+                                  probabilities=probabilities))
+    if both_strands:
+        rc = _reduce_bins(predict(model, reverse_complement(x), batch_size=2 * batch_size,
+                                  device=device, probabilities=probabilities))
+        scores = (scores + rc) / 2
+    n = len(ref)
+    return scores[:n], scores[n:]
+
+
+def _effect_table(batch: list[VariantRecord], first: int, padded: list[bool],
+                  ref: np.ndarray, alt: np.ndarray, tasks: Sequence[str], probabilities: bool
+                  ) -> pd.DataFrame:
+    table = {
+        "variant": np.arange(first, first + len(batch)),
+        "chrom": [r.chrom for r in batch],
+        "pos": [r.pos for r in batch],
+        "id": [r.id for r in batch],
+        "ref": [r.ref for r in batch],
+        "alt": [r.alt for r in batch],
+        "padded": np.asarray(padded, dtype=int),
+    }
+    for j, task in enumerate(tasks):
+        table[f"{task}_ref"] = ref[:, j]
+        table[f"{task}_alt"] = alt[:, j]
+        table[f"{task}_diff"] = alt[:, j] - ref[:, j]
+        if probabilities:
+            table[f"{task}_log2fc"] = (np.log2(alt[:, j] + LOG2FC_EPS)
+                                       - np.log2(ref[:, j] + LOG2FC_EPS))
+    return pd.DataFrame(table)
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.tmp")
+
+
+def _open_partial(tmp: Path, header: str, resume: bool) -> tuple[int, tuple | None]:
+    """Prepare ``tmp`` for appending; the number of rows done and the last row's key."""
+    if not resume or not tmp.exists():
+        tmp.write_text(header)
+        return 0, None
+    with open(tmp, "rb+") as handle:
+        data = handle.read()
+        # A crash can leave half a line at the end; drop it.
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) != len(data):
+            handle.seek(len(complete))
+            handle.truncate()
+    lines = complete.decode().splitlines()
+    if not lines or lines[0] + "\n" != header:
+        found = lines[0][:80] if lines else "an empty file"
+        raise InputFileError(
+            f"{tmp}:1: cannot resume: expected the header of this model's output "
+            f"({header[:80].rstrip()} ...), found {found}; delete the file to start again"
+        )
+    done = len(lines) - 1
+    if done == 0:
+        return 0, None
+    last = lines[-1].split("\t")
+    return done, (last[1], int(last[2]), last[4], last[5])
+
+
+def score_variants(
+    model: nn.Module,
+    genome: Genome,
+    records: Iterable[VariantRecord],
+    *,
+    input_length: int,
+    tasks: Sequence[str],
+    out_tsv: str | Path,
+    out_vcf: str | Path | None = None,
+    batch_size: int = 128,
+    both_strands: bool = False,
+    probabilities: bool = True,
+    device: str | torch.device | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    total: int | None = None,
+) -> VariantScoreSummary:
+    """Predict every variant's ref and alt windows and write the effects, a batch at a time.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps (batch, 4, input_length) to (batch, n_tasks) or (batch, n_tasks, bins); bins are
+        averaged.
+    genome : Genome
+    records : iterable of VariantRecord
+        For example ``read_vcf(path, genome)``; streamed, so memory stays at one batch.
+        Chromosomes must be the genome's names and REF must match (read_vcf checks both).
+    input_length : int
+        The model's input length; see :func:`variant_windows` for how windows are cut.
+        Windows past a chromosome end are N-padded and flagged in the ``padded`` column.
+    tasks : sequence of str
+        One name per model output column.
+    out_tsv : path
+        Output table, columns :func:`score_columns`: ``variant`` (0-based order in
+        ``records``), chrom, pos (1-based, as in the VCF), id, ref, alt, padded (0/1), then
+        per task ``_ref``, ``_alt``, ``_diff`` (alt - ref) and, with ``probabilities``,
+        ``_log2fc`` = log2((alt + 1e-6) / (ref + 1e-6)). Rows are appended to
+        ``out_tsv.tmp`` (flushed per batch) and renamed to ``out_tsv`` at the end.
+    out_vcf : path, optional
+        Also write a VCF (bgzipped when the name ends in .gz) with one record per variant and
+        the INFO field ``DNALENS=task|ref|alt|diff|log2fc,...``; see
+        :func:`write_variant_vcf`.
+    batch_size : int
+        Variants per batch (each gives two windows, four with ``both_strands``).
+    both_strands : bool
+        Average each prediction with that of the reverse-complemented window.
+    probabilities : bool
+        Apply a sigmoid to the outputs (models trained with the 'bce' loss).
+    device : str or torch.device, optional
+        Default: CUDA when available (:func:`dnalens.apply.predict.default_device`).
+    resume : bool
+        Continue from ``out_tsv.tmp`` left by an interrupted call with the same inputs: its
+        rows are kept and the first that many records are not predicted again.
+    progress : bool, optional
+        Show a progress bar; default: when standard error is a terminal.
+    total : int, optional
+        Number of records, for the bar's end and time left (default: ``len(records)`` when
+        it has one; a VCF stream has none).
+
+    Returns
+    -------
+    VariantScoreSummary
+    """
+    if batch_size < 1:
+        raise ConfigError(f"score_variants: batch_size must be >= 1; got {batch_size}")
+    if input_length < 1:
+        raise ConfigError(f"score_variants: input_length must be >= 1; got {input_length}")
+    tasks = list(tasks)
+    out_tsv = Path(out_tsv)
+    summary = VariantScoreSummary(out_tsv, Path(out_vcf) if out_vcf is not None else None)
+    device = torch.device(device) if device is not None else default_device()
+    tmp = _tmp_path(out_tsv)
+    if resume and not tmp.exists() and out_tsv.exists():
+        os.replace(out_tsv, tmp)  # a finished table: resume from it (nothing left to do)
+    header = "\t".join(score_columns(tasks, probabilities=probabilities)) + "\n"
+    done, last_key = _open_partial(tmp, header, resume)
+    summary.resumed = done
+
+    stream = iter(records)
+    if done:
+        kept = list(islice(stream, done))
+        if len(kept) < done:
+            raise InputFileError(f"{tmp}: cannot resume: it holds {done:,} variants but the "
+                                 f"input has only {len(kept):,}; delete it to start again")
+        key = (kept[-1].chrom, kept[-1].pos, kept[-1].ref, kept[-1].alt)
+        if key != last_key:
+            raise InputFileError(
+                f"{tmp}:{done + 1}: cannot resume: row {done:,} is {last_key} but variant "
+                f"{done:,} of the input is {key}; were the inputs changed? delete it to start "
+                "again")
+        del kept
+
+    if total is None and hasattr(records, "__len__"):
+        total = len(records)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress_bar(show, total, done)
+    with open(tmp, "a") as handle, bar:
+        for batch in _batches(stream, batch_size):
+            windows = [variant_windows(genome, r, input_length) for r in batch]
+            ref_seqs = [w[0] for w in windows]
+            alt_seqs = [w[1] for w in windows]
+            padded = [w[2] for w in windows]
+            ref, alt = _predict_pairs(model, ref_seqs, alt_seqs, batch_size=batch_size,
+                                      device=device, probabilities=probabilities,
+                                      both_strands=both_strands)
+            if ref.shape[1] != len(tasks):
+                raise ConfigError(f"score_variants: {len(tasks)} task names given but the "
+                                  f"model predicts {ref.shape[1]} outputs")
+            table = _effect_table(batch, done + summary.scored, padded, ref, alt, tasks,
+                                  probabilities)
+            table.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
+            handle.flush()
+            summary.scored += len(batch)
+            summary.padded += int(sum(padded))
+            bar.advance(len(batch))
+    os.replace(tmp, out_tsv)
+    # Read after the loop: a VariantStream starts a fresh summary when iteration begins.
+    vcf_summary = getattr(records, "summary", None)
+    if isinstance(vcf_summary, VcfSummary):
+        summary.vcf = vcf_summary
+        summary.skipped = dict(vcf_summary.skipped)
+    if summary.out_vcf is not None:
+        write_variant_vcf(out_tsv, summary.out_vcf, genome, tasks)
+    log.debug("%s", summary.describe())
+    return summary
+
+
+class _progress_bar:  # noqa: N801 - used like a function, as a context manager
+    """A rich progress bar over variants, or nothing; ``advance(n, read)``."""
+
+    def __init__(self, show: bool, total: int | None, done: int) -> None:
+        self._progress = None
+        if not show:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [TextColumn("variants"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn()]
+        if total is not None:
+            columns.append(TimeRemainingColumn())
+        from rich.console import Console
+
+        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
+        self._task = self._progress.add_task("variants", total=total, completed=done)
+
+    def __enter__(self) -> _progress_bar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+
+def write_variant_vcf(table_path: str | Path, out_vcf: str | Path, genome: Genome,
+                      tasks: Sequence[str], *, chunk_size: int = 100_000) -> Path:
+    """Write the effects table as a VCF with one INFO field, atomically.
+
+    One record per row (multi-allelic input comes out split, one ALT per record); chromosome
+    names are the genome's. INFO ``DNALENS`` holds one ``task|ref|alt|diff|log2fc`` entry per
+    task (log2fc empty for raw outputs) and the flag ``DNALENS_PADDED`` marks N-padded
+    windows. The table is read in chunks, so memory stays bounded.
+
+    Parameters
+    ----------
+    table_path : path
+        A TSV written by :func:`score_variants`.
+    out_vcf : path
+        ``.vcf`` or ``.vcf.gz`` (bgzip).
+    genome : Genome
+        For the ``##contig`` lines.
+    tasks : sequence of str
+
+    Returns
+    -------
+    Path
+    """
+    import pysam
+
+    out_vcf = Path(out_vcf)
+    bad = [t for t in tasks if any(c in t for c in "|,;= ")]
+    if bad:
+        raise ConfigError(f"{out_vcf}: task names {bad} hold one of '|,;= ', which the VCF "
+                          "INFO field cannot carry")
+    header = pysam.VariantHeader()
+    header.add_meta("source", f"dnalens {dnalens_version()}")
+    for chrom, size in genome.chrom_sizes.items():
+        header.contigs.add(chrom, length=size)
+    header.add_meta("INFO", items=[
+        ("ID", INFO_KEY), ("Number", "."), ("Type", "String"),
+        ("Description", "dnalens variant effect per task: task|ref|alt|diff|log2fc "
+                        "(alt-ref, log2((alt+1e-6)/(ref+1e-6)))")])
+    header.add_meta("INFO", items=[
+        ("ID", PADDED_KEY), ("Number", "0"), ("Type", "Flag"),
+        ("Description", "A prediction window ran past the chromosome end (N-padded)")])
+    tmp = out_vcf.with_name(f".{out_vcf.name}.tmp")
+    mode = "wz" if out_vcf.name.endswith(".gz") else "w"
+    try:
+        with pysam.VariantFile(str(tmp), mode, header=header) as vcf:
+            for chunk in pd.read_csv(table_path, sep="\t", chunksize=chunk_size,
+                                     dtype={"chrom": str, "id": str, "ref": str, "alt": str},
+                                     keep_default_na=False):
+                _write_vcf_rows(vcf, chunk, tasks)
+        os.replace(tmp, out_vcf)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_vcf
+
+
+def _fmt(value: object) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if number != number else f"{number:.6g}"
+
+
+def _write_vcf_rows(vcf, chunk: pd.DataFrame, tasks: Sequence[str]) -> None:
+    for row in chunk.to_dict("records"):
+        rec = vcf.new_record(contig=row["chrom"], start=int(row["pos"]) - 1,
+                             alleles=(row["ref"], row["alt"]))
+        if row["id"] not in ("", "."):
+            rec.id = row["id"]
+        rec.info[INFO_KEY] = tuple(
+            "|".join([task, *(_fmt(row.get(f"{task}_{k}"))
+                              for k in ("ref", "alt", "diff", "log2fc"))])
+            for task in tasks)
+        if int(row["padded"]):
+            rec.info[PADDED_KEY] = True
+        vcf.write(rec)

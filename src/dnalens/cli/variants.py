@@ -1,0 +1,62 @@
+"""``dnalens variants RUN --vcf in.vcf.gz --out effects.tsv [--genome G.fa] [--out-vcf ...]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def variants(
+    run: Annotated[Path, typer.Argument(help="Run folder (or model folder) to score with.")],
+    vcf: Annotated[Path, typer.Option(help="Variants (VCF, plain or bgzipped); multi-allelic "
+                                           "records are scored per ALT allele.")],
+    out: Annotated[Path, typer.Option(help="Output TSV: per task ref, alt, diff, log2fc.")],
+    genome: Annotated[Path | None, typer.Option(
+        help="FASTA (default: the genome the run was trained on).")] = None,
+    out_vcf: Annotated[Path | None, typer.Option(
+        help="Also write a VCF (.vcf or .vcf.gz) with the effects in INFO/DNALENS.")] = None,
+    both_strands: Annotated[bool, typer.Option(
+        "--both-strands", help="Average with the reverse-complement strand.")] = False,
+    logits: Annotated[bool, typer.Option("--logits", help="Raw outputs, not probabilities.")
+                      ] = False,
+    batch_size: Annotated[int, typer.Option(help="Variants per batch.")] = 128,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run from OUT.tmp.")] = False,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
+) -> None:
+    """Score the effect of each VCF variant on every task of a trained model."""
+    from dnalens.apply.evaluate import load_run_config_of
+    from dnalens.apply.variants import score_variants
+    from dnalens.errors import ConfigError
+    from dnalens.io.genome import Genome
+    from dnalens.io.variants import read_vcf
+    from dnalens.models.store import load_model, read_model_card
+
+    card = read_model_card(run)
+    model = load_model(run)
+    if genome is None:
+        if not (run / "config.yaml").exists():
+            raise ConfigError(f"{run}: no config.yaml to find the genome; pass --genome")
+        genome = load_run_config_of(run).data.genome
+        if genome is None:
+            raise ConfigError(f"{run}: the run was trained on a sequence table; pass --genome")
+    reference = Genome(genome)
+    records = read_vcf(vcf, reference)
+    # Models trained with 'bce' give logits; other losses (mse, poisson) are scored raw.
+    probabilities = not logits and card.extra.get("loss", "bce") == "bce"
+    summary = score_variants(model, reference, records, input_length=card.input_length,
+                             tasks=list(card.tasks), out_tsv=out, out_vcf=out_vcf,
+                             batch_size=batch_size, both_strands=both_strands,
+                             probabilities=probabilities, device=device, resume=resume)
+    typer.echo(records.summary.describe(), err=True)
+    for reason, examples in sorted(records.summary.examples.items()):
+        typer.echo(f"  {reason}: {examples[0]}", err=True)
+    typer.echo(summary.describe(), err=True)
+    if out_vcf is not None:
+        typer.echo(f"VCF with INFO/DNALENS -> {out_vcf}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(variants)
