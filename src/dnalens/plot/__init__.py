@@ -1,1 +1,1 @@
-"""Figures: ROC and PR curves, training curves (later: logos, ISM maps)."""
+"""Figures: ROC and PR curves, training curves, sequence logos, ISM heatmaps."""
