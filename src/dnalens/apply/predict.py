@@ -12,7 +12,7 @@ from dnalens.data.datasets import GenomeWindowDataset, make_loader
 from dnalens.errors import SequenceError
 from dnalens.io.genome import Genome
 
-__all__ = ["default_device", "predict", "predict_regions"]
+__all__ = ["default_device", "predict", "predict_regions", "region_windows"]
 
 
 def default_device() -> torch.device:
@@ -60,6 +60,24 @@ def predict(model: nn.Module, data: Tensor | DataLoader | GenomeWindowDataset, *
     return np.concatenate(outputs)
 
 
+def _region_dataset(genome: Genome, regions: pd.DataFrame, input_length: int,
+                    n_tasks: int) -> GenomeWindowDataset:
+    centres = ((regions["start"] + regions["end"]) // 2).to_numpy()
+    return GenomeWindowDataset(genome, regions["chrom"].to_numpy(), centres,
+                               np.zeros((len(regions), n_tasks), np.float32), input_length)
+
+
+def region_windows(genome: Genome, regions: pd.DataFrame, input_length: int) -> Tensor:
+    """One-hot windows of ``input_length`` centred on each region's midpoint.
+
+    Returns
+    -------
+    Tensor, shape (n_regions, 4, input_length), float32; N-padded past chromosome ends.
+    """
+    dataset = _region_dataset(genome, regions, input_length, 1)
+    return dataset.__getitems__(list(range(len(regions))))[0]
+
+
 def predict_regions(model: nn.Module, genome: Genome, regions: pd.DataFrame, input_length: int,
                     tasks: list[str], *, batch_size: int = 256,
                     device: str | torch.device | None = None,
@@ -78,9 +96,7 @@ def predict_regions(model: nn.Module, genome: Genome, regions: pd.DataFrame, inp
     -------
     DataFrame: the regions' columns (without ``line``) and one column per task.
     """
-    centres = ((regions["start"] + regions["end"]) // 2).to_numpy()
-    dataset = GenomeWindowDataset(genome, regions["chrom"].to_numpy(), centres,
-                                  np.zeros((len(regions), len(tasks)), np.float32), input_length)
+    dataset = _region_dataset(genome, regions, input_length, len(tasks))
     scores = predict(model, dataset, batch_size=batch_size, device=device,
                      probabilities=probabilities)
     out = regions.drop(columns=["line"], errors="ignore").reset_index(drop=True)

@@ -37,9 +37,9 @@ def _options(
 
 
 def _register_commands() -> None:
-    from dnalens.cli import demo, evaluate, predict, train, variants
+    from dnalens.cli import demo, evaluate, interpret, predict, train, variants
 
-    for module in (train, evaluate, predict, variants, demo):
+    for module in (train, evaluate, predict, variants, interpret, demo):
         module.register(app)
 
 

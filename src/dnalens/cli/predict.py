@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from dnalens.cli.common import run_genome
+
 
 def predict(
     run: Annotated[Path, typer.Argument(help="Run folder (or model folder) to predict with.")],
@@ -23,22 +25,14 @@ def predict(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
 ) -> None:
     """Predict every task for each region of a BED file; write a TSV."""
-    from dnalens.apply.evaluate import load_run_config_of, write_table
+    from dnalens.apply.evaluate import write_table
     from dnalens.apply.predict import predict_regions
-    from dnalens.errors import ConfigError
-    from dnalens.io.genome import Genome
     from dnalens.io.intervals import read_bed
     from dnalens.models.store import load_model, read_model_card
 
     card = read_model_card(run)
     model = load_model(run)
-    if genome is None:
-        if not (run / "config.yaml").exists():
-            raise ConfigError(f"{run}: no config.yaml to find the genome; pass --genome")
-        genome = load_run_config_of(run).data.genome
-        if genome is None:
-            raise ConfigError(f"{run}: the run was trained on a sequence table; pass --genome")
-    reference = Genome(genome)
+    reference = run_genome(run, genome)
     regions = read_bed(bed, reference)
     table = predict_regions(model, reference, regions, card.input_length, list(card.tasks),
                             batch_size=batch_size, device=device, probabilities=not logits)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from dnalens.cli.common import run_genome
+
 
 def variants(
     run: Annotated[Path, typer.Argument(help="Run folder (or model folder) to score with.")],
@@ -27,22 +29,13 @@ def variants(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
 ) -> None:
     """Score the effect of each VCF variant on every task of a trained model."""
-    from dnalens.apply.evaluate import load_run_config_of
     from dnalens.apply.variants import score_variants
-    from dnalens.errors import ConfigError
-    from dnalens.io.genome import Genome
     from dnalens.io.variants import read_vcf
     from dnalens.models.store import load_model, read_model_card
 
     card = read_model_card(run)
     model = load_model(run)
-    if genome is None:
-        if not (run / "config.yaml").exists():
-            raise ConfigError(f"{run}: no config.yaml to find the genome; pass --genome")
-        genome = load_run_config_of(run).data.genome
-        if genome is None:
-            raise ConfigError(f"{run}: the run was trained on a sequence table; pass --genome")
-    reference = Genome(genome)
+    reference = run_genome(run, genome)
     records = read_vcf(vcf, reference)
     # Models trained with 'bce' give logits; other losses (mse, poisson) are scored raw.
     probabilities = not logits and card.extra.get("loss", "bce") == "bce"

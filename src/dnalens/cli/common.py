@@ -1,0 +1,34 @@
+"""What several commands share: finding the genome of a run, reading regions as windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import Tensor
+
+from dnalens.errors import ConfigError
+from dnalens.io.genome import Genome
+
+
+def run_genome(run: Path, genome: Path | None) -> Genome:
+    """The genome given on the command line, else the one the run was trained on."""
+    from dnalens.apply.evaluate import load_run_config_of
+
+    if genome is None:
+        if not (run / "config.yaml").exists():
+            raise ConfigError(f"{run}: no config.yaml to find the genome; pass --genome")
+        genome = load_run_config_of(run).data.genome
+        if genome is None:
+            raise ConfigError(f"{run}: the run was trained on a sequence table; pass --genome")
+    return Genome(genome)
+
+
+def bed_windows(bed: Path, genome: Genome, input_length: int) -> tuple[Tensor, list[str]]:
+    """One-hot windows (n, 4, input_length) centred on each BED region, and their names."""
+    from dnalens.apply.predict import region_windows
+    from dnalens.io.intervals import read_bed
+
+    regions = read_bed(bed, genome)
+    names = [f"{c}:{s}-{e}" for c, s, e in zip(regions["chrom"], regions["start"],
+                                                regions["end"], strict=True)]
+    return region_windows(genome, regions, input_length), names
