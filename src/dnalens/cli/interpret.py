@@ -68,8 +68,14 @@ def motifs(
         help="Activation, as a fraction of each filter's maximum, that counts a site.")] = 0.5,
     top: Annotated[int, typer.Option(help="Matches kept per filter.")] = 3,
     logos: Annotated[int, typer.Option(help="Logos of the N filters with most sites.")] = 12,
+    modisco: Annotated[bool, typer.Option(
+        "--modisco", help="Also run TF-MoDISco on DeepSHAP attributions of --task "
+                          "(needs modisco-lite): patterns.meme, patterns.tsv, logos.")] = False,
+    task: Annotated[str | None, typer.Option(help="Task for --modisco (default: the first).")
+                    ] = None,
 ) -> None:
-    """First-layer filters as PWMs (filters.meme), their TOMTOM matches (matches.tsv), logos."""
+    """First-layer filters as PWMs (filters.meme), their TOMTOM matches (matches.tsv), logos;
+    with --modisco, TF-MoDISco patterns of one task and their matches."""
     from dnalens.apply.evaluate import write_table
     from dnalens.interpret.filters import filter_motifs, write_filter_meme
     from dnalens.interpret.matching import tomtom_matches
@@ -78,8 +84,9 @@ def motifs(
     from dnalens.plot.logos import plot_pwm_logo
 
     card = read_model_card(run)
+    model = load_model(run)
     x, _ = bed_windows(bed, run_genome(run, genome), card.input_length)
-    pwms, sites = filter_motifs(load_model(run), x, threshold=threshold)
+    pwms, sites = filter_motifs(model, x, threshold=threshold)
     out.mkdir(parents=True, exist_ok=True)
     write_filter_meme(out / "filters.meme", pwms)
     reference = read_meme(database) if database is not None else jaspar_motifs()
@@ -95,6 +102,31 @@ def motifs(
         plot_pwm_logo(pwms[i], out / f"{pwms[i].name}.png",
                       title=f"{pwms[i].name} ({int(sites[i])} sites): {label}")
     typer.echo(f"{len(active)} active filters; matches -> {out / 'matches.tsv'}", err=True)
+    if modisco:
+        _modisco_patterns(model, x, list(card.tasks), task, reference, out, top)
+
+
+def _modisco_patterns(model, x, tasks: list[str], task: str | None, reference, out: Path,
+                      top: int) -> None:
+    from dnalens.apply.evaluate import write_table
+    from dnalens.interpret.discovery import discover_motifs
+    from dnalens.interpret.matching import tomtom_matches
+    from dnalens.io.motifs import write_meme
+    from dnalens.plot.logos import plot_pwm_logo
+
+    target = task_index(tasks, task)
+    patterns = discover_motifs(model, x, target=target, prefix=f"{tasks[target]}_pattern")
+    if not patterns:
+        typer.echo("TF-MoDISco found no pattern", err=True)
+        return
+    write_meme(patterns, out / "patterns.meme")
+    matches = tomtom_matches(patterns, reference, top=top)
+    write_table(matches, out / "patterns.tsv")
+    best = matches[matches["rank"] == 1].set_index("query")["target"]
+    for pattern in patterns:
+        plot_pwm_logo(pattern, out / f"{pattern.name}.png",
+                      title=f"{pattern.name}: {best.get(pattern.name, 'no match')}")
+    typer.echo(f"{len(patterns)} TF-MoDISco patterns -> {out / 'patterns.tsv'}", err=True)
 
 
 def register(app: typer.Typer) -> None:
