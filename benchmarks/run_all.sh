@@ -11,7 +11,7 @@ python="${PYTHON:-$root/.venv/bin/python}"
 partial="$(mktemp "$here/.results.XXXXXX")"
 trap 'rm -f "$partial"' EXIT
 
-for script in bench_loader.py bench_train.py; do
+for script in bench_loader.py bench_train.py bench_ism.py; do
     echo "== $script" >&2
     "$python" "$here/$script" | tee -a "$partial"
 done

@@ -57,3 +57,19 @@ def test_motifs_writes_filter_pwms_and_matches(cnn_run, tmp_path):
     matches = pd.read_csv(out / "matches.tsv", sep="\t")
     assert {"query", "n_sites", "target", "p_value", "q_value", "rank"} <= set(matches.columns)
     assert len(list(out.glob("filter*.png"))) == 2
+
+
+def test_ism_writes_deltas_matching_the_naive_path(cnn_run, tmp_path):
+    run, bed = cnn_run
+    fast, naive = tmp_path / "fast.npz", tmp_path / "naive.npz"
+    assert main(["-q", "ism", str(run), "--bed", str(bed), "--out", str(fast),
+                 "--heatmaps", "1", "--device", "cpu"]) == 0
+    assert main(["-q", "ism", str(run), "--bed", str(bed), "--out", str(naive), "--naive",
+                 "--device", "cpu"]) == 0
+    a, b = np.load(fast), np.load(naive)
+    n = len(bed.read_text().splitlines())
+    assert a["delta"].shape == (n, 1, 4, 100)
+    np.testing.assert_allclose(a["delta"], b["delta"], atol=1e-5)
+    # Zero at the reference base.
+    assert np.all(a["delta"][:, 0][a["one_hot"] == 1] == 0)
+    assert (tmp_path / "fast_0.png").stat().st_size > 0
