@@ -37,9 +37,9 @@ def _options(
 
 
 def _register_commands() -> None:
-    from dnalens.cli import demo, evaluate, interpret, ism, predict, train, variants
+    from dnalens.cli import demo, evaluate, interpret, ism, predict, report, train, variants
 
-    for module in (train, evaluate, predict, variants, ism, interpret, demo):
+    for module in (train, evaluate, predict, variants, ism, interpret, report, demo):
         module.register(app)
 
 

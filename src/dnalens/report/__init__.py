@@ -1,1 +1,1 @@
-"""Reports of a run: evaluation tables and figures (later: the HTML report)."""
+"""Reports of a run: evaluation tables and figures and the self-contained HTML report."""

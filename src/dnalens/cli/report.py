@@ -1,0 +1,34 @@
+"""``dnalens report RUN``: one self-contained HTML page about a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder (after `dnalens evaluate` for the "
+                                             "evaluation and interpretation sections).")],
+    out: Annotated[Path | None, typer.Option(help="Output HTML (default: RUN/report.html).")
+                   ] = None,
+    variants: Annotated[Path | None, typer.Option(
+        help="Output of `dnalens variants` to list the strongest effects "
+             "(default: RUN/variants.tsv when present).")] = None,
+    filters: Annotated[int, typer.Option(help="First-layer filters shown as logos.")] = 8,
+) -> None:
+    """HTML report: training curves, evaluation against the k-mer baseline, filter logos
+    with JASPAR matches, attribution and ISM of the strongest test sequence, top variants."""
+    from dnalens.cli.main import existing_file
+    from dnalens.report.html import write_report
+
+    existing_file(run, "run folder")
+    if variants is not None:
+        existing_file(variants, "variants table")
+    path = write_report(run, out=out, n_filters=filters, variants_tsv=variants)
+    typer.echo(f"report -> {path}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
