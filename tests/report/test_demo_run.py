@@ -41,7 +41,7 @@ def test_demo_learns_the_planted_motifs_on_a_held_out_chromosome(demo_run):
     # The network learns more than a bag of k-mers.
     assert table.loc["mean", "auroc"] > baseline.loc["mean", "auroc"]
     for name in ("model.safetensors", "model.json", "metrics.csv", "roc.png", "pr.png",
-                 "training.png"):
+                 "training.png", "report.html"):
         assert (run / name).exists(), name
 
 

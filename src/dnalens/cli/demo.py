@@ -30,6 +30,7 @@ def demo(
     console.print(f"\ndemo data:   {result.data.root}\nconfig:      {result.config_path}\n"
                   f"run folder:  {result.run_dir} (model.safetensors, model.json, metrics.csv, "
                   "evaluation.tsv, roc.png, pr.png, training.png)\n"
+                  f"report:      {result.run_dir / 'report.html'}\n"
                   f"re-run with: dnalens train {result.config_path} --overwrite")
 
 

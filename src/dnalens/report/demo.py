@@ -11,6 +11,7 @@ from dnalens.apply.evaluate import EvaluationResult
 from dnalens.config import parse_run_config
 from dnalens.data.demo import DemoData, make_demo_data
 from dnalens.report.evaluation import write_evaluation
+from dnalens.report.html import write_report
 from dnalens.train.fit import train_run
 
 __all__ = ["DemoResult", "demo_config", "run_demo"]
@@ -54,7 +55,8 @@ def demo_config(data: DemoData, *, max_epochs: int = 20, progress_bar: bool = Tr
 
 def run_demo(out_dir: str | Path, *, n_chroms: int = 4, chrom_length: int = 1_000_000,
              seed: int = 0, max_epochs: int = 20, progress_bar: bool = True) -> DemoResult:
-    """Write the demo data and config into ``out_dir``, train, evaluate on held-out chromosomes.
+    """Write the demo data and config into ``out_dir``, train, evaluate on held-out chromosomes,
+    and write the HTML report (``report.html`` in the run folder).
 
     Returns
     -------
@@ -69,4 +71,5 @@ def run_demo(out_dir: str | Path, *, n_chroms: int = 4, chrom_length: int = 1_00
     config = parse_run_config(raw, out_dir, str(config_path))
     result = train_run(config, overwrite=True)
     evaluation, written = write_evaluation(result.run_dir)
+    written.append(write_report(result.run_dir))
     return DemoResult(data, config_path, result.run_dir, evaluation, written)
