@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,16 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from dnalens.plot.figures import save_figure
+
 __all__ = ["plot_roc_pr", "plot_training_curves"]
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    # Write then rename, so a reader never sees a half-written image.
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
 
 
 def _curve_axes(title: str, xlabel: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
@@ -64,7 +56,7 @@ def plot_roc_pr(y_true: np.ndarray, scores: np.ndarray, tasks: Sequence[str], ou
     for ax in (roc_ax, pr_ax):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right" if ax is roc_ax else "upper right")
-    return [_save(roc_fig, out_dir / "roc.png"), _save(pr_fig, out_dir / "pr.png")]
+    return [save_figure(roc_fig, out_dir / "roc.png"), save_figure(pr_fig, out_dir / "pr.png")]
 
 
 def plot_training_curves(metrics_csv: Path, out_path: Path) -> Path | None:
@@ -91,4 +83,4 @@ def plot_training_curves(metrics_csv: Path, out_path: Path) -> Path | None:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    return _save(fig, Path(out_path))
+    return save_figure(fig, Path(out_path))

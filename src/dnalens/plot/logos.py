@@ -21,11 +21,12 @@ import torch
 from dnalens.alphabet import ALPHABET
 from dnalens.errors import DnalensError
 from dnalens.io.motifs import Motif
+from dnalens.plot.figures import save_figure
 
 __all__ = ["plot_attribution_logo", "plot_ism_heatmap", "plot_pwm_logo"]
 
 _SUFFIXES = (".png", ".svg")
-_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
+BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
 def plot_pwm_logo(motif: Motif, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
@@ -52,10 +53,10 @@ def plot_pwm_logo(motif: Motif, path: str | os.PathLike[str], *, title: str | No
     probs = pd.DataFrame(motif.pwm.T, columns=list(ALPHABET))
     bits = logomaker.transform_matrix(probs, from_type="probability", to_type="information")
     fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * motif.width + 1), 2.2))
-    logomaker.Logo(bits, ax=ax, color_scheme=_COLOURS)
+    logomaker.Logo(bits, ax=ax, color_scheme=BASE_COLOURS)
     ax.set(ylim=(0, 2), ylabel="bits", title=title if title is not None else motif.name)
     ax.set_xticks(range(motif.width), [str(i + 1) for i in range(motif.width)], fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_attribution_logo(
@@ -89,12 +90,12 @@ def plot_attribution_logo(
     frame = pd.DataFrame(values[:, start:end].T, columns=list(ALPHABET),
                          index=np.arange(start, end))
     fig, ax = plt.subplots(figsize=(min(24.0, max(4.0, 0.12 * (end - start) + 1.5)), 2.2))
-    logomaker.Logo(frame, ax=ax, color_scheme=_COLOURS)
+    logomaker.Logo(frame, ax=ax, color_scheme=BASE_COLOURS)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set(xlabel="position", ylabel="attribution")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_ism_heatmap(
@@ -130,7 +131,7 @@ def plot_ism_heatmap(
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label="Δ output")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _check_path(path: str | os.PathLike[str], caller: str) -> Path:
@@ -167,12 +168,3 @@ def _window(length: int, start: int | None, end: int | None, caller: str) -> tup
     return lo, hi
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return path

@@ -16,11 +16,10 @@ import torch
 
 from dnalens.alphabet import ALPHABET
 from dnalens.errors import SequenceError
-from dnalens.plot.curves import _save
+from dnalens.plot.figures import save_figure
+from dnalens.plot.logos import BASE_COLOURS
 
 __all__ = ["plot_variant_effect"]
-
-_COLOURS = {"A": "#2ca02c", "C": "#1f77b4", "G": "#ff7f0e", "T": "#d62728"}
 
 
 def _matrix(values: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
@@ -71,11 +70,11 @@ def plot_variant_effect(ref_attr: np.ndarray | torch.Tensor, alt_attr: np.ndarra
     for ax, values, label in ((axes[0], ref, ref_label), (axes[1], alt, alt_label)):
         frame = pd.DataFrame(values[:, start:end].T, columns=list(ALPHABET),
                              index=np.arange(start, end))
-        logomaker.Logo(frame, ax=ax, color_scheme=_COLOURS)
+        logomaker.Logo(frame, ax=ax, color_scheme=BASE_COLOURS)
         ax.axvspan(centre - 0.5, centre + 0.5, color="#fde68a", alpha=0.5, zorder=0)
         ax.axhline(0, color="grey", lw=0.5)
         ax.set(xlim=(start - 0.5, end - 0.5), ylim=(low - pad, high + pad), ylabel=label)
     axes[1].set_xlabel("position in window (variant shaded)")
     if title:
         axes[0].set_title(title)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
