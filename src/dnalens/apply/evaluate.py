@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from dnalens.apply.predict import predict
 from dnalens.config import DataConfig, RunConfig, parse_run_config
 from dnalens.data.build import build_data
 from dnalens.errors import ConfigError, DnalensError, InputFileError
+from dnalens.files import write_atomic
 from dnalens.models.store import load_model, read_model_card
 from dnalens.train.metrics import classification_table
 
@@ -109,7 +109,5 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:
     """Tab-separated, 4 decimals, written atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, lambda tmp: table.to_csv(tmp, sep="\t", index=False,
+                                                       float_format="%.4f"))

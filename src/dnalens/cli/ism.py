@@ -27,13 +27,12 @@ def ism(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
 ) -> None:
     """Change of every output for all 3L single-base substitutions of each region's window."""
-    import os
-
     import numpy as np
 
     from dnalens.apply.mutagenesis import ism as mutagenesis
     from dnalens.apply.predict import default_device
     from dnalens.cli.interpret import task_index
+    from dnalens.files import write_atomic
     from dnalens.models.store import load_model, read_model_card
     from dnalens.plot.logos import plot_ism_heatmap
     from dnalens.sequence import decode
@@ -46,11 +45,14 @@ def ism(
     delta = mutagenesis(model, x, target=columns, batch_size=batch_size,
                         fast=False if naive else "auto")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.npz")
-    np.savez_compressed(tmp, names=np.array(names), sequences=np.array(decode(x)),
-                        one_hot=x.numpy(), delta=delta.numpy(),
-                        tasks=np.array([tasks[c] for c in columns]))
-    os.replace(tmp, out)
+    arrays = {"names": np.array(names), "sequences": np.array(decode(x)), "one_hot": x.numpy(),
+              "delta": delta.numpy(), "tasks": np.array([tasks[c] for c in columns])}
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle, so numpy adds no .npz suffix
+            np.savez_compressed(handle, **arrays)
+
+    write_atomic(out, save)
     typer.echo(f"{len(names):,} regions x {len(columns)} task(s) -> {out}", err=True)
     for i in range(min(heatmaps, len(names))):
         path = out.with_name(f"{out.stem}_{i}.png")

@@ -17,8 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from torch import nn
 
 from dnalens.alphabet import ALPHABET
 from dnalens.errors import ConfigError, ModelFileError
+from dnalens.files import write_atomic
 from dnalens.models import registry
 
 __all__ = [
@@ -160,11 +160,11 @@ def save_model(
     # safetensors refuses views and non-CPU storage; copy to plain contiguous CPU tensors.
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # Weights first, so a new folder never shows a model.json without its weights.
-    _write_atomic(
+    write_atomic(
         directory / WEIGHTS_FILE,
         lambda tmp: save_file(tensors, str(tmp), metadata={"format": "dnalens"}),
     )
-    _write_atomic(directory / CARD_FILE, lambda tmp: tmp.write_text(card_text, encoding="utf-8"))
+    write_atomic(directory / CARD_FILE, lambda tmp: tmp.write_text(card_text, encoding="utf-8"))
     return directory
 
 
@@ -181,19 +181,6 @@ def _check_tasks(tasks: Sequence[str], n_tasks: int) -> list[str]:
     if not all(isinstance(t, str) for t in names):
         raise ConfigError(f"save_model: task names must be strings, got {names!r:.60}")
     return names
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it into place."""
-    # Same folder, so os.replace is a rename on one filesystem (atomic on POSIX and Windows).
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dnalens.files import write_text_atomic
+
 __all__ = ["write_report"]
 
 log = logging.getLogger(__name__)
@@ -469,13 +471,7 @@ def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str]
         sections.append(_variants(Path(variants_tsv) if variants_tsv is not None else None))
         text = _page(run.dir.name, header, sections)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    return out
+    return write_text_atomic(out, text)
 
 
 def _interpretation(run: _Run, n_filters: int, tmp: Path) -> list[_Section]:

@@ -13,7 +13,6 @@ A run folder holds::
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from dnalens.config import RunConfig, TrainConfig, dump_config
 from dnalens.data.build import DataBundle, build_data
 from dnalens.data.datasets import make_loader
 from dnalens.errors import ConfigError, DnalensError, TrainingError
+from dnalens.files import write_atomic, write_text_atomic
 from dnalens.models.ensemble import Ensemble
 from dnalens.models.registry import build_model
 from dnalens.models.store import save_model
@@ -148,9 +148,7 @@ def _merge_metrics(member_dir: Path, previous: pd.DataFrame) -> None:
     new = pd.read_csv(path) if path.exists() and path.stat().st_size else previous.iloc[:0]
     merged = pd.concat([previous, new], ignore_index=True)
     merged = merged.drop_duplicates(keep="last")
-    tmp = path.with_name(".metrics.csv.tmp")
-    merged.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: merged.to_csv(tmp, index=False))
 
 
 def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
@@ -165,14 +163,8 @@ def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
     saved = run_dir / "config.yaml"
     if resume and saved.exists() and saved.read_text() != text:
         raise ConfigError(f"{saved}: differs from the config given; resume with the same config")
-    _atomic_write(saved, text)
+    write_text_atomic(saved, text)
     return run_dir
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
