@@ -43,6 +43,9 @@ def predict(model: nn.Module, data: Tensor | DataLoader | GenomeWindowDataset, *
     """
     device = torch.device(device) if device is not None else default_device()
     model = model.to(device).eval()
+    param = next(iter(model.parameters()), None)
+    # Inputs follow the model's float type (a float64 or half model gets float64 or half).
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     if isinstance(data, Tensor):
         if data.ndim != 3 or data.shape[1] != 4:
             raise SequenceError(f"predict: expected (n, 4, length); got {tuple(data.shape)}")
@@ -53,7 +56,7 @@ def predict(model: nn.Module, data: Tensor | DataLoader | GenomeWindowDataset, *
         batches = iter(make_loader(data, batch_size=batch_size, shuffle=False))
     outputs = []
     for batch in batches:
-        out = model(batch[0].to(device, non_blocking=True)).float()
+        out = model(batch[0].to(device, dtype, non_blocking=True)).float()
         outputs.append((torch.sigmoid(out) if probabilities else out).cpu().numpy())
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)

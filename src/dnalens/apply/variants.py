@@ -30,12 +30,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from dnalens.apply.predict import default_device, predict
+from dnalens.apply.predict import default_device
+from dnalens.apply.variant_scoring import PairScorer
 from dnalens.apply.variant_vcf import write_variant_vcf
 from dnalens.errors import ConfigError, InputFileError
 from dnalens.io.genome import Genome
 from dnalens.io.variants import VariantRecord, VcfSummary
-from dnalens.sequence.encoding import one_hot, reverse_complement
 
 __all__ = [
     "LOG2FC_EPS",
@@ -67,6 +67,9 @@ class VariantScoreSummary:
     skipped : dict
         Reason -> count, from the VCF reader's summary when the records came from
         :func:`dnalens.io.variants.read_vcf`.
+    fast_path : bool
+        Whether substitutions were scored incrementally (see ``fast`` of
+        :func:`score_variants`).
     """
 
     out_tsv: Path
@@ -76,6 +79,7 @@ class VariantScoreSummary:
     padded: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     vcf: VcfSummary | None = None
+    fast_path: bool = False
 
     @property
     def total(self) -> int:
@@ -94,6 +98,8 @@ class VariantScoreSummary:
             text += f"; skipped {sum(self.skipped.values()):,}: {reasons}"
         if self.vcf is not None and self.vcf.empty:
             text += "; the VCF holds no records"
+        if self.fast_path:
+            text += " (fast path: one reference pass per site)"
         return text
 
 
@@ -155,26 +161,6 @@ def _batches(records: Iterable[VariantRecord], size: int) -> Iterator[list[Varia
     it = iter(records)
     while batch := list(islice(it, size)):
         yield batch
-
-
-def _reduce_bins(scores: np.ndarray) -> np.ndarray:
-    """(n, tasks) as is; (n, tasks, bins) averaged over bins."""
-    return scores.mean(axis=-1) if scores.ndim == 3 else scores
-
-
-def _predict_pairs(model: nn.Module, ref: list[str], alt: list[str], *, batch_size: int,
-                   device: torch.device, probabilities: bool, both_strands: bool
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions for the ref and alt windows, shape (n, tasks) each."""
-    x = one_hot(ref + alt)
-    scores = _reduce_bins(predict(model, x, batch_size=2 * batch_size, device=device,
-                                  probabilities=probabilities))
-    if both_strands:
-        rc = _reduce_bins(predict(model, reverse_complement(x), batch_size=2 * batch_size,
-                                  device=device, probabilities=probabilities))
-        scores = (scores + rc) / 2
-    n = len(ref)
-    return scores[:n], scores[n:]
 
 
 def _effect_table(batch: list[VariantRecord], first: int, padded: list[bool],
@@ -245,6 +231,7 @@ def score_variants(
     resume: bool = False,
     progress: bool | None = None,
     total: int | None = None,
+    fast: bool | str = "auto",
 ) -> VariantScoreSummary:
     """Predict every variant's ref and alt windows and write the effects, a batch at a time.
 
@@ -288,6 +275,12 @@ def score_variants(
     total : int, optional
         Number of records, for the bar's end and time left (default: ``len(records)`` when
         it has one; a VCF stream has none).
+    fast : bool or "auto"
+        Reuse each reference pass and compute substitution alleles incrementally (see
+        :mod:`dnalens.apply.variant_scoring`); same numbers as full passes to ~1e-6.
+        ``"auto"`` (default) uses it for models that support it (convolutional stacks such
+        as DeepSEA and Basset, checked on the first batch), ``True`` raises ConfigError for
+        one that does not, ``False`` always runs both windows through the model.
 
     Returns
     -------
@@ -326,15 +319,15 @@ def score_variants(
         total = len(records)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress_bar(show, total, done)
+    scorer = PairScorer(model, device=device, probabilities=probabilities,
+                        both_strands=both_strands, fast=fast, batch_size=2 * batch_size)
     with open(tmp, "a") as handle, bar:
         for batch in _batches(stream, batch_size):
             windows = [variant_windows(genome, r, input_length) for r in batch]
             ref_seqs = [w[0] for w in windows]
             alt_seqs = [w[1] for w in windows]
             padded = [w[2] for w in windows]
-            ref, alt = _predict_pairs(model, ref_seqs, alt_seqs, batch_size=batch_size,
-                                      device=device, probabilities=probabilities,
-                                      both_strands=both_strands)
+            ref, alt = scorer(batch, ref_seqs, alt_seqs)
             if ref.shape[1] != len(tasks):
                 raise ConfigError(f"score_variants: {len(tasks)} task names given but the "
                                   f"model predicts {ref.shape[1]} outputs")
@@ -346,6 +339,7 @@ def score_variants(
             summary.padded += int(sum(padded))
             bar.advance(len(batch))
     os.replace(tmp, out_tsv)
+    summary.fast_path = bool(scorer.uses_fast_path)
     # Read after the loop: a VariantStream starts a fresh summary when iteration begins.
     vcf_summary = getattr(records, "summary", None)
     if isinstance(vcf_summary, VcfSummary):

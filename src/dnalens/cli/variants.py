@@ -27,6 +27,10 @@ def variants(
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue an interrupted run from OUT.tmp.")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
+    fast: Annotated[bool, typer.Option(
+        "--fast/--full", help="Reuse each reference pass and compute SNV/MNV alleles "
+        "incrementally (conv stacks such as DeepSEA and Basset; others run in full), or run "
+        "both windows through the model in full.")] = True,
 ) -> None:
     """Score the effect of each VCF variant on every task of a trained model."""
     from dnalens.apply.variants import score_variants
@@ -42,7 +46,8 @@ def variants(
     summary = score_variants(model, reference, records, input_length=card.input_length,
                              tasks=list(card.tasks), out_tsv=out, out_vcf=out_vcf,
                              batch_size=batch_size, both_strands=both_strands,
-                             probabilities=probabilities, device=device, resume=resume)
+                             probabilities=probabilities, device=device, resume=resume,
+                             fast="auto" if fast else False)
     typer.echo(records.summary.describe(), err=True)
     for reason, examples in sorted(records.summary.examples.items()):
         typer.echo(f"  {reason}: {examples[0]}", err=True)
