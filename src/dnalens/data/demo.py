@@ -17,6 +17,9 @@ cell_d  AP-1 (C036:FOS_JUN:bZIP)                cell_b, cell_c
 A peak belongs to every task whose motif it carries, so labels follow from
 sequence alone. Everything is drawn from ``numpy.random`` seeded by ``seed``: the
 same arguments give byte-identical files.
+
+The simulation (motifs, background, peaks, instances) is in
+:mod:`dnalens.data.demo_genome`; this module checks the arguments and writes the files.
 """
 
 from __future__ import annotations
@@ -24,56 +27,34 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pysam
 
+from dnalens.data.demo_genome import (
+    _CORE_HALF,
+    _CPG_LOSS,
+    _GC,
+    _INSTANCE_TAIL,
+    _MIN_GAP,
+    _N_INSTANCES_P,
+    _PEAK_CLASSES,
+    _PEAK_WIDTH,
+    _SCORE_SCALE,
+    _TASK_MOTIFS,
+    DEMO_TASKS,
+    _background_freqs,
+    _Peak,
+    _Planted,
+    _planted_motifs,
+    _simulate_chromosome,
+)
 from dnalens.errors import ConfigError
-from dnalens.io.motifs import JASPAR_CITATION, Motif, find_motif, jaspar_motifs, write_meme
+from dnalens.io.meme import write_meme
+from dnalens.io.motifs import JASPAR_CITATION
 
 __all__ = ["DEMO_TASKS", "DemoData", "make_demo_data"]
 
-# Planted motifs: short label -> JASPAR 2024 cluster id (resolved with find_motif).
-_MOTIF_IDS = {"CTCF": "C055", "GATA": "C101", "HNF4": "C015", "AP-1": "C036"}
-# Task -> labels of the motifs that make a peak of that task. One motif per task keeps
-# a few hundred training peaks per motif, enough for a CNN to learn it from scratch.
-_TASK_MOTIFS = {
-    "cell_a": ("CTCF",),
-    "cell_b": ("GATA",),
-    "cell_c": ("HNF4",),
-    "cell_d": ("AP-1",),
-}
-DEMO_TASKS: tuple[str, ...] = tuple(_TASK_MOTIFS)
-
-
-class _PeakClass(NamedTuple):
-    motifs: tuple[str, ...]  # every peak of the class carries at least one of each
-    weight: float  # fraction of all peaks
-
-
-_PEAK_CLASSES = (
-    _PeakClass(("CTCF",), 0.20),
-    _PeakClass(("GATA",), 0.20),
-    _PeakClass(("HNF4",), 0.15),  # a 9 bp motif, learnt from fewer peaks than 7 bp GATA
-    _PeakClass(("AP-1",), 0.10),
-    _PeakClass(("GATA", "AP-1"), 0.20),  # shared by cell_b and cell_d
-    _PeakClass(("HNF4", "AP-1"), 0.15),  # shared by cell_c and cell_d
-)
-
-_GC = 0.41  # genome-wide GC content, as in the human genome
-_CPG_LOSS = 0.5  # fraction of CpGs mutated away (mild depletion, as by methyl-C deamination)
-_PEAK_WIDTH = (200, 400)  # inclusive range, bp
-_MIN_GAP = 1_000  # bp between peaks and from chromosome ends: a 2 kb window sees one peak
-_CORE_HALF = 50  # motif instances lie within +-50 bp of the peak centre
-# P(1, 2, 3 instances in a peak), before requiring one instance of each motif of its class;
-# mostly 3, so most peaks carry a repeated signal that a CNN picks up in few steps.
-_N_INSTANCES_P = (0.1, 0.2, 0.7)
-# An instance must score as high as the top 0.001 % of background k-mers, so that a
-# sampled but weak (low-information) site cannot leave a peak unrecognisable and chance
-# look-alikes are rare (~0.02 per kb). For 7 bp motifs this leaves only the consensus.
-_INSTANCE_TAIL = 1e-5
-_SCORE_SCALE = 100  # log-odds are compared as integers in units of 0.01 bit
 _LINE_WIDTH = 60
 _DECODE = np.frombuffer(b"ACGT", dtype=np.uint8)
 
@@ -119,33 +100,6 @@ class DemoData:
     def tasks(self) -> list[str]:
         """Task names in file order."""
         return list(self.peaks)
-
-
-@dataclass(frozen=True)
-class _Planted:
-    """A motif to plant, with what sampling and scoring it need."""
-
-    label: str
-    task: str
-    motif: Motif
-    cdf: np.ndarray  # (3, width): P(base <= A), P(base <= C), P(base <= G)
-    scores: np.ndarray  # (4, width) int64 log-odds in units of 1 / _SCORE_SCALE bit
-    threshold: int  # minimum accepted score, same units
-
-
-class _Instance(NamedTuple):
-    start: int
-    end: int
-    strand: str
-    label: str
-
-
-class _Peak(NamedTuple):
-    chrom: str
-    start: int
-    end: int
-    strength: float
-    instances: list[_Instance]
 
 
 def make_demo_data(
@@ -254,151 +208,6 @@ def _check_args(n_chroms: int, chrom_length: int, peaks_per_mb: int, seed: int) 
             f"chrom_length={chrom_length}; lower peaks_per_mb or raise chrom_length"
         )
     return n_peaks
-
-
-# --------------------------------------------------------------------------- motifs
-
-
-def _background_freqs() -> np.ndarray:
-    """Base frequencies A, C, G, T of the final (CpG-depleted) background, shape (4,)."""
-    return np.array([1 - _GC, _GC, _GC, 1 - _GC]) / 2
-
-
-def _planted_motifs() -> dict[str, _Planted]:
-    jaspar = jaspar_motifs()
-    task_of = {label: task for task, labels in _TASK_MOTIFS.items() for label in labels}
-    bg = _background_freqs()
-    planted = {}
-    for label, cluster in _MOTIF_IDS.items():
-        found = find_motif(jaspar, cluster)
-        motif = Motif(found.name, found.pwm, alt_name=label)
-        scores = np.round(motif.log_odds(bg) * _SCORE_SCALE).astype(np.int64)
-        planted[label] = _Planted(
-            label=label,
-            task=task_of[label],
-            motif=motif,
-            cdf=np.cumsum(motif.pwm, axis=0)[:3],
-            scores=scores,
-            threshold=_tail_threshold(scores, bg, _INSTANCE_TAIL),
-        )
-    return planted
-
-
-def _tail_threshold(scores: np.ndarray, bg: np.ndarray, tail: float) -> int:
-    """Smallest integer score that background k-mers reach with probability <= ``tail``.
-
-    Exact: the score distribution of an i.i.d. ``bg`` k-mer is the convolution of the
-    per-position distributions (``scores`` has shape (4, width), integer units).
-    """
-    dist, low = np.ones(1), 0
-    for column in scores.T:
-        step = np.zeros(column.max() - column.min() + 1)
-        np.add.at(step, column - column.min(), bg)
-        dist, low = np.convolve(dist, step), low + column.min()
-    at_least = np.cumsum(dist[::-1])[::-1]  # at_least[k] = P(score >= low + k)
-    rare = np.flatnonzero(at_least <= tail)
-    # A short motif's consensus alone may be commoner than `tail`: then demand the maximum.
-    return int(low + (rare[0] if rare.size else dist.size - 1))
-
-
-def _sample_sites(rng: np.random.Generator, planted: _Planted, n: int) -> np.ndarray:
-    """``n`` sites drawn base by base from the PWM, kept only if they pass the threshold.
-
-    Returns
-    -------
-    np.ndarray, shape (n, width), uint8 codes A=0, C=1, G=2, T=3 (motif strand).
-    """
-    width = planted.motif.width
-    kept: list[np.ndarray] = []
-    total = 0
-    while total < n:
-        u = rng.random((2 * (n - total) + 16, 1, width))
-        codes = (u >= planted.cdf[None]).sum(axis=1)  # inverse-CDF draw, shape (batch, width)
-        score = planted.scores[codes, np.arange(width)].sum(axis=1)
-        kept.append(codes[score >= planted.threshold])
-        total += len(kept[-1])
-    return np.concatenate(kept)[:n].astype(np.uint8)
-
-
-# --------------------------------------------------------------------------- genome
-
-
-def _background(rng: np.random.Generator, length: int) -> np.ndarray:
-    """I.i.d. bases with mild CpG depletion; shape (length,), uint8 codes."""
-    # Start GC-richer so that after CpG loss the GC content is _GC: solve
-    # gc0 - loss * (gc0 / 2) ** 2 = _GC for gc0.
-    gc0 = (1 - np.sqrt(1 - _CPG_LOSS * _GC)) / (_CPG_LOSS / 2)
-    cdf = np.cumsum([(1 - gc0) / 2, gc0 / 2, gc0 / 2])
-    codes = np.searchsorted(cdf, rng.random(length), side="right").astype(np.uint8)
-    cpg = np.flatnonzero((codes[:-1] == 1) & (codes[1:] == 2))
-    lost = cpg[rng.random(cpg.size) < _CPG_LOSS]
-    on_top = rng.random(lost.size) < 0.5  # C->T on this strand, or on the other (G->A)
-    codes[lost[on_top]] = 3
-    codes[lost[~on_top] + 1] = 0
-    return codes
-
-
-def _peak_intervals(
-    rng: np.random.Generator, length: int, n_peaks: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted, non-overlapping peaks at least _MIN_GAP apart; (starts, ends), shape (n,)."""
-    widths = rng.integers(_PEAK_WIDTH[0], _PEAK_WIDTH[1] + 1, size=n_peaks)
-    slack = length - widths.sum() - (n_peaks + 1) * _MIN_GAP
-    # Sorted cut points share the slack among the gaps: uniform, non-overlapping placement.
-    cuts = np.sort(rng.integers(0, slack + 1, size=n_peaks))
-    before = np.concatenate([[0], np.cumsum(widths[:-1] + _MIN_GAP)])
-    starts = _MIN_GAP + cuts + before
-    return starts, starts + widths
-
-
-def _instance_labels(rng: np.random.Generator, motifs: tuple[str, ...]) -> list[str]:
-    """1-3 motif labels for a peak, at least one of each motif of its class, in random order."""
-    p = np.array(_N_INSTANCES_P)
-    p[: len(motifs) - 1] = 0.0  # a peak of a two-motif class has at least two instances
-    n = int(rng.choice(np.arange(1, len(p) + 1), p=p / p.sum()))
-    labels = list(motifs) + [motifs[i] for i in rng.integers(0, len(motifs), n - len(motifs))]
-    rng.shuffle(labels)
-    return labels
-
-
-def _simulate_chromosome(
-    rng: np.random.Generator, chrom: str, length: int, n_peaks: int, planted: dict[str, _Planted]
-) -> tuple[np.ndarray, list[_Peak]]:
-    """One chromosome's codes (shape (length,), uint8) with motifs written into its peaks."""
-    codes = _background(rng, length)
-    starts, ends = _peak_intervals(rng, length, n_peaks)
-    weights = np.array([c.weight for c in _PEAK_CLASSES])
-    classes = rng.choice(len(_PEAK_CLASSES), size=n_peaks, p=weights / weights.sum())
-    labels = [_instance_labels(rng, _PEAK_CLASSES[c].motifs) for c in classes]
-    counts = Counter(label for peak_labels in labels for label in peak_labels)
-    pools = {lab: iter(_sample_sites(rng, planted[lab], counts[lab])) for lab in sorted(counts)}
-    strengths = rng.gamma(4.0, 1.5, size=n_peaks)
-    peaks = []
-    for start, end, peak_labels, strength in zip(starts, ends, labels, strengths, strict=True):
-        sites = [next(pools[label]) for label in peak_labels]
-        instances = _write_instances(rng, codes, (int(start) + int(end)) // 2, peak_labels, sites)
-        peaks.append(_Peak(chrom, int(start), int(end), float(strength), instances))
-    return codes, peaks
-
-
-def _write_instances(
-    rng: np.random.Generator,
-    codes: np.ndarray,
-    centre: int,
-    labels: list[str],
-    sites: list[np.ndarray],
-) -> list[_Instance]:
-    """Write ``sites`` side by side, at random gaps, into centre +- _CORE_HALF of ``codes``."""
-    widths = np.array([len(s) for s in sites])
-    cuts = np.sort(rng.integers(0, 2 * _CORE_HALF - widths.sum() + 1, size=len(sites)))
-    offsets = centre - _CORE_HALF + cuts + np.concatenate([[0], np.cumsum(widths[:-1])])
-    instances = []
-    for start, site, label in zip(offsets.tolist(), sites, labels, strict=True):
-        minus = rng.random() < 0.5
-        # On the minus strand the genome holds the reverse complement (codes: 3 - code).
-        codes[start : start + len(site)] = 3 - site[::-1] if minus else site
-        instances.append(_Instance(start, start + len(site), "-" if minus else "+", label))
-    return instances
 
 
 # --------------------------------------------------------------------------- writing
