@@ -12,7 +12,7 @@ from dnalens.data.datasets import GenomeWindowDataset, make_loader
 from dnalens.errors import SequenceError
 from dnalens.io.genome import Genome
 
-__all__ = ["default_device", "predict", "predict_regions", "region_windows"]
+__all__ = ["default_device", "predict", "predict_regions", "region_fit_notes", "region_windows"]
 
 
 def default_device() -> torch.device:
@@ -79,6 +79,62 @@ def region_windows(genome: Genome, regions: pd.DataFrame, input_length: int) -> 
     """
     dataset = _region_dataset(genome, regions, input_length, 1)
     return dataset.__getitems__(list(range(len(regions))))[0]
+
+
+def region_fit_notes(regions: pd.DataFrame, genome: Genome, input_length: int, source: str,
+                     *, examples: int = 5) -> list[str]:
+    """Messages on regions whose window is not the region itself, a few per kind.
+
+    Every region is scored on the window of ``input_length`` centred on its midpoint (see
+    :func:`region_windows`). This says which regions that changes: shorter ones get genome
+    flanks, longer ones lose their ends, and windows past a chromosome end are N-padded.
+
+    Parameters
+    ----------
+    regions : DataFrame with chrom, start, end and line (as from ``read_bed``)
+    genome : Genome
+    input_length : int
+    source : str
+        The file the regions came from, for ``file:line`` in the messages.
+    examples : int
+        Per-record messages shown per kind; the rest are counted.
+
+    Returns
+    -------
+    list of str
+        For each kind that occurs, one count line then up to ``examples`` lines of the form
+        ``file:line: chrom:start-end ...``; empty when every region fits exactly.
+    """
+    notes: list[str] = []
+    kinds: dict[str, list[str]] = {"shorter": [], "longer": [], "past the end": []}
+    lines = regions["line"] if "line" in regions else pd.Series(range(1, len(regions) + 1))
+    for chrom, start, end, line in zip(regions["chrom"], regions["start"], regions["end"],
+                                       lines, strict=True):
+        size = end - start
+        first = (start + end) // 2 - input_length // 2
+        window = f"{chrom}:{first}-{first + input_length}"
+        where = f"{source}:{line}: {chrom}:{start}-{end} ({size:,} bp)"
+        if size < input_length:
+            kinds["shorter"].append(f"{where}: scored on {window}, with genome flanks")
+        elif size > input_length:
+            kinds["longer"].append(f"{where}: only its centre {window} is scored")
+        chrom_size = genome.check_chrom(chrom)
+        if first < 0 or first + input_length > chrom_size:
+            kinds["past the end"].append(
+                f"{where}: window {window} runs past {chrom} (0-{chrom_size:,}); N-padded")
+    titles = {
+        "shorter": "shorter than the model input ({:,} bp), widened around their centre",
+        "longer": "longer than the model input ({:,} bp), only their centre scored",
+        "past the end": "whose {:,} bp window runs past a chromosome end, N-padded",
+    }
+    for kind, found in kinds.items():
+        if found:
+            notes.append(f"{len(found):,} of {len(regions):,} regions "
+                         + titles[kind].format(input_length) + ":")
+            notes += [f"  {text}" for text in found[:examples]]
+            if len(found) > examples:
+                notes.append(f"  ... and {len(found) - examples:,} more")
+    return notes
 
 
 def predict_regions(model: nn.Module, genome: Genome, regions: pd.DataFrame, input_length: int,

@@ -26,7 +26,7 @@ def predict(
 ) -> None:
     """Predict every task for each region of a BED file; write a TSV."""
     from dnalens.apply.evaluate import write_table
-    from dnalens.apply.predict import predict_regions
+    from dnalens.apply.predict import predict_regions, region_fit_notes
     from dnalens.io.intervals import read_bed
     from dnalens.models.store import load_model, read_model_card
 
@@ -34,6 +34,8 @@ def predict(
     model = load_model(run)
     reference = run_genome(run, genome)
     regions = read_bed(bed, reference)
+    for note in region_fit_notes(regions, reference, card.input_length, str(bed)):
+        typer.echo(note, err=True)
     table = predict_regions(model, reference, regions, card.input_length, list(card.tasks),
                             batch_size=batch_size, device=device, probabilities=not logits)
     if out is None:
