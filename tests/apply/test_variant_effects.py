@@ -273,3 +273,28 @@ def test_cli_end_to_end(genome, tmp_path, write_text):
     assert "2 variants scored" in result.output
     with pysam.VariantFile(str(out_vcf)) as written:
         assert len(list(written)) == 2
+
+
+def test_cli_devices_runs_the_predict_loop_and_writes_the_same_table(genome, tmp_path,
+                                                                    write_text):
+    from dnalens.cli.variants import register
+    from dnalens.models.registry import build_model
+    from dnalens.models.store import save_model
+
+    run = save_model(build_model("mlp", input_length=20, n_tasks=2), tmp_path / "run",
+                     tasks=["x", "y"])
+    vcf = write_text("a.vcf", vcf_lines("1 20 rs1 G A,C", "chr1 7 . C T"))
+    app = typer.Typer()
+    register(app)
+    app.command("noop", hidden=True)(lambda: None)
+    common = ["variants", str(run), "--vcf", str(vcf), "--genome", str(genome.path),
+              "--device", "cpu", "--batch-size", "2"]
+    plain = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "a.tsv")])
+    ddp = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "b.tsv"), "--devices", "1"])
+    assert plain.exit_code == 0 and ddp.exit_code == 0, ddp.output
+    assert "3 variants scored on 1 device(s)" in ddp.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "b.tsv", sep="\t"))
+    refused = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "c.tsv"),
+                                       "--devices", "1", "--resume"])
+    assert refused.exit_code != 0

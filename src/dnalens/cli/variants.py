@@ -31,6 +31,12 @@ def variants(
         "--fast/--full", help="Reuse each reference pass and compute SNV/MNV alleles "
         "incrementally (conv stacks such as DeepSEA and Basset; others run in full), or run "
         "both windows through the model in full.")] = True,
+    devices: Annotated[int | None, typer.Option(
+        help="Score on this many devices (GPUs, or CPU processes with --device cpu) through "
+        "Lightning's predict loop under DDP: one process per device, started by re-running "
+        "this command; see docs in dnalens.apply.variant_parallel for nodes and SLURM.",
+        min=1)] = None,
+    num_nodes: Annotated[int, typer.Option(help="Nodes, with --devices per node.", min=1)] = 1,
 ) -> None:
     """Score the effect of each VCF variant on every task of a trained model."""
     from dnalens.apply.variants import score_variants
@@ -40,9 +46,13 @@ def variants(
     card = read_model_card(run)
     model = load_model(run)
     reference = run_genome(run, genome)
-    records = read_vcf(vcf, reference)
     # Models trained with 'bce' give logits; other losses (mse, poisson) are scored raw.
     probabilities = not logits and card.extra.get("loss", "bce") == "bce"
+    if devices is not None:
+        _distributed(model, card, reference, vcf, out, out_vcf, batch_size, both_strands,
+                     probabilities, fast, devices, num_nodes, device, resume)
+        return
+    records = read_vcf(vcf, reference)
     summary = score_variants(model, reference, records, input_length=card.input_length,
                              tasks=list(card.tasks), out_tsv=out, out_vcf=out_vcf,
                              batch_size=batch_size, both_strands=both_strands,
@@ -54,6 +64,26 @@ def variants(
     typer.echo(summary.describe(), err=True)
     if out_vcf is not None:
         typer.echo(f"VCF with INFO/DNALENS -> {out_vcf}", err=True)
+
+
+def _distributed(model, card, reference, vcf, out, out_vcf, batch_size, both_strands,
+                 probabilities, fast, devices, num_nodes, device, resume) -> None:
+    """``--devices N``: Lightning's predict loop under DDP (the same table)."""
+    from dnalens.apply.variant_parallel import score_variants_distributed
+    from dnalens.errors import ConfigError
+
+    if resume:
+        raise ConfigError("--resume works on one device; drop --devices to resume, or start "
+                          "again without --resume")
+    accelerator = "auto" if device is None else device.split(":")[0]
+    rows = score_variants_distributed(
+        model, reference.path, vcf, input_length=card.input_length, tasks=list(card.tasks),
+        out_tsv=out, out_vcf=out_vcf, batch_size=batch_size, both_strands=both_strands,
+        probabilities=probabilities, fast="auto" if fast else False, devices=devices,
+        accelerator=accelerator, num_nodes=num_nodes)
+    if rows is not None:  # rank 0
+        typer.echo(f"{rows:,} variants scored on {devices} device(s) x {num_nodes} node(s) "
+                   f"-> {out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

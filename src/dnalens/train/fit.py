@@ -36,7 +36,7 @@ from dnalens.models.store import save_model
 from dnalens.train.baseline import fit_kmer_baseline
 from dnalens.train.task import SequenceTask
 
-__all__ = ["RunResult", "positive_weights", "train_run"]
+__all__ = ["RunResult", "positive_weights", "quiet_lightning", "train_run"]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _monitor_mode(monitor: str) -> str:
     return "min" if monitor == "val_loss" else "max"
 
 
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
     """Keep Lightning's start-up chatter (device lines, tips) out of the user's terminal."""
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -77,7 +77,7 @@ def _quiet_lightning() -> None:
 
 
 def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer:
-    _quiet_lightning()
+    quiet_lightning()
     monitor = train.monitor if has_valid else "train_loss"
     callbacks = [
         ModelCheckpoint(dirpath=member_dir / "checkpoints", filename="best", monitor=monitor,
