@@ -5,14 +5,13 @@ Each variant gives two windows of the model's input length, cut from the genome 
 time, to a TSV with ``<task>_ref``, ``<task>_alt``, ``<task>_diff`` (alt - ref) and, for
 probabilities, ``<task>_log2fc`` columns; optionally also to a VCF with one INFO field.
 
-Several GPUs
-------------
-:func:`score_variants` runs on one device (CUDA when available). To spread a large VCF over
-several GPUs later, wrap the window building in an ``IterableDataset`` that yields
-``(index, ref_onehot, alt_onehot)`` and shards records by ``index % world_size``, run a
-``LightningModule.predict_step`` under ``Trainer(strategy="ddp", devices=N)``, have each rank
-write its own part file (``out.rank<k>.tmp``), then merge the parts by ``index`` on rank 0.
-The window and table functions below are the pieces that loop would reuse.
+Speed and several GPUs
+----------------------
+Substitutions reuse the reference pass and are computed incrementally where the model
+allows (:mod:`dnalens.apply.variant_scoring`). :func:`score_variants` runs on one device
+(CUDA when available); :func:`dnalens.apply.variant_parallel.score_variants_distributed`
+(``dnalens variants --devices N``) runs the same scoring under Lightning's predict loop
+with the DDP strategy and writes the same table.
 """
 
 from __future__ import annotations
