@@ -41,8 +41,20 @@ def test_demo_learns_the_planted_motifs_on_a_held_out_chromosome(demo_run):
     # The network learns more than a bag of k-mers.
     assert table.loc["mean", "auroc"] > baseline.loc["mean", "auroc"]
     for name in ("model.safetensors", "model.json", "metrics.csv", "roc.png", "pr.png",
-                 "training.png", "report.html"):
+                 "training.png", "variants.tsv", "report.html"):
         assert (run / name).exists(), name
+
+
+def test_motif_breaking_variants_have_the_largest_effects(demo_run):
+    out, _ = demo_run
+    table = pd.read_csv(out / "runs" / "demo" / "variants.tsv", sep="\t")
+    effect = table[[c for c in table if c.endswith("_diff")]].abs().max(axis=1)
+    kind = table["id"].str.split("_").str[0]
+    top = kind[effect.sort_values(ascending=False).index[:20]]
+    print(table.assign(effect=effect).sort_values("effect").tail(20)[["id", "effect"]])
+    assert (top == "break").sum() >= 15
+    assert effect[kind == "break"].median() > 20 * effect[kind == "background"].median()
+    assert "break_" in (out / "runs" / "demo" / "report.html").read_text()
 
 
 def test_modisco_recovers_every_planted_motif(demo_run):

@@ -39,14 +39,26 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(tiny_run, tmp_path_factory) -> Path:
+    from dnalens.interpret.matching import tomtom_matches
+    from dnalens.io.motifs import find_motif, jaspar_motifs, write_meme
     from dnalens.report.html import write_report
+    from dnalens.report.run_view import RunView
 
+    genome = RunView(tiny_run).genome
+    refs = [genome.fetch("chr3", 999, 1000), genome.fetch("chr3", 1999, 2000)]
+    alts = ["A" if b != "A" else "C" for b in refs]
     variants = tmp_path_factory.mktemp("variants") / "effects.tsv"
     pd.DataFrame({"variant": [0, 1], "chrom": ["chr3", "chr3"], "pos": [1000, 2000],
-                  "id": ["rs1", "rs2"], "ref": ["A", "C"], "alt": ["G", "T"], "padded": [0, 0],
+                  "id": ["rs1", "rs2"], "ref": refs, "alt": alts, "padded": [0, 0],
                   "motif_ref": [0.2, 0.5], "motif_alt": [0.3, 0.05],
                   "motif_diff": [0.1, -0.45], "motif_log2fc": [0.58, -3.3]}
                  ).to_csv(variants, sep="\t", index=False)
+    # What `dnalens motifs --modisco --out RUN/motifs` leaves: one pattern, its matches.
+    (tiny_run / "motifs").mkdir(exist_ok=True)
+    pattern = find_motif(jaspar_motifs(), "CTCF")
+    write_meme([pattern], tiny_run / "motifs" / "patterns.meme")
+    tomtom_matches([pattern], jaspar_motifs(), top=2).to_csv(
+        tiny_run / "motifs" / "patterns.tsv", sep="\t", index=False)
     path = write_report(tiny_run, n_filters=4, variants_tsv=variants)
     assert path == tiny_run / "report.html"
     return path
@@ -81,6 +93,10 @@ def test_report_shows_evaluation_header_and_variants(report, tiny_run):
                  "Attribution of the strongest test sequence", "rs2", "-0.4500"):
         assert word in text, word
     assert text.index("rs2") < text.index("rs1")  # sorted by |diff|
+    # The top variant's attribution plot, and the MoDISco pattern with its best match.
+    assert 'alt="variant effect"' in text and "chr3:2,000" in text
+    modisco = text[text.index("Motifs discovered by TF-MoDISco"):text.index("Top variants")]
+    assert len(_images(modisco)) == 1 and "C055" in modisco
     assert not list(tiny_run.glob(".report.html*"))  # no temporary file left
 
 

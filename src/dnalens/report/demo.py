@@ -56,7 +56,9 @@ def demo_config(data: DemoData, *, max_epochs: int = 20, progress_bar: bool = Tr
 def run_demo(out_dir: str | Path, *, n_chroms: int = 4, chrom_length: int = 1_000_000,
              seed: int = 0, max_epochs: int = 20, progress_bar: bool = True) -> DemoResult:
     """Write the demo data and config into ``out_dir``, train, evaluate on held-out chromosomes,
-    and write the HTML report (``report.html`` in the run folder).
+    score the demo variants (``variants.tsv``: SNVs breaking planted motifs on the test
+    chromosome, and background SNVs) and write the HTML report (``report.html`` in the run
+    folder).
 
     Returns
     -------
@@ -71,5 +73,24 @@ def run_demo(out_dir: str | Path, *, n_chroms: int = 4, chrom_length: int = 1_00
     config = parse_run_config(raw, out_dir, str(config_path))
     result = train_run(config, overwrite=True)
     evaluation, written = write_evaluation(result.run_dir)
+    written.append(_score_demo_variants(data, result.run_dir))
     written.append(write_report(result.run_dir))
     return DemoResult(data, config_path, result.run_dir, evaluation, written)
+
+
+def _score_demo_variants(data: DemoData, run_dir: Path) -> Path:
+    """Score ``data/variants.vcf`` (written here) with the trained model: ``variants.tsv``."""
+    from dnalens.apply.variants import score_variants
+    from dnalens.data.demo_variants import write_demo_variants
+    from dnalens.io.genome import Genome
+    from dnalens.io.variants import read_vcf
+    from dnalens.models.store import load_model, read_model_card
+
+    vcf = write_demo_variants(data.genome, data.planted, data.motif_file, data.chroms[-1],
+                              data.root / "variants.vcf", seed=data.seed)
+    card, genome = read_model_card(run_dir), Genome(data.genome)
+    out = run_dir / "variants.tsv"
+    score_variants(load_model(run_dir), genome, read_vcf(vcf, genome),
+                   input_length=card.input_length, tasks=list(card.tasks), out_tsv=out,
+                   progress=False)
+    return out
