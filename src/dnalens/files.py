@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from dnalens.errors import DnalensError
+
 __all__ = ["write_atomic", "write_text_atomic"]
 
 
@@ -17,7 +19,10 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     Windows); a failed write leaves no temporary file behind.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DnalensError(f"{path}: cannot write ({err.strerror})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -30,5 +35,5 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """Write ``text`` (UTF-8, ``\n`` line ends on every platform) to ``path`` atomically."""
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from dnalens.alphabet import ALPHABET
 from dnalens.errors import DnalensError, InputFileError
+from dnalens.files import write_text_atomic
 from dnalens.io.pwm import _SUM_TOLERANCE, Motif, _checked_background
 
 __all__ = ["read_meme", "write_meme"]
@@ -257,7 +257,7 @@ def write_meme(
     """
     records = _as_motif_list(motifs)
     bg = _checked_background(background)
-    _write_text_atomic(Path(path), _format_meme(records, bg))
+    write_text_atomic(Path(path), _format_meme(records, bg))
 
 
 def _as_motif_list(motifs: Mapping[str, Motif | np.ndarray] | Iterable[Motif]) -> list[Motif]:
@@ -298,18 +298,3 @@ def _format_meme(records: list[Motif], bg: np.ndarray) -> str:
             f"letter-probability matrix: alength= 4 w= {motif.width} nsites= 20 E= 0\n{rows}"
         )
     return "".join(parts)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise InputFileError(f"{path}: cannot write ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a motif file is not secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
