@@ -1,0 +1,265 @@
+"""Gene annotation for splicing: transcripts with their exons, from a SpliceAI-style gene table
+or a GTF/GFF file.
+
+Coordinates are 0-based half-open throughout: a transcript spans ``[tx_start, tx_end)`` and
+exon ``k`` spans ``[exon_starts[k], exon_ends[k])``. The SpliceAI table (columns ``#NAME CHROM
+STRAND TX_START TX_END EXON_START EXON_END``, exon lists ending in a comma) already uses these
+numbers (its starts are 0-based and its ends 1-based, i.e. exclusive).
+
+Splice sites, in transcript orientation: the **acceptor** of an exon is its first base, the
+**donor** its last; the transcript's first exon has no acceptor and its last no donor. On the
+minus strand the first base of an exon in transcript orientation is ``exon_end - 1``.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dnalens.errors import InputFileError
+
+__all__ = ["GeneTable", "Transcript", "read_annotation", "read_gene_table", "read_gtf"]
+
+_TABLE_COLUMNS = ["#NAME", "CHROM", "STRAND", "TX_START", "TX_END", "EXON_START", "EXON_END"]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """One transcript (SpliceAI uses one canonical transcript per gene)."""
+
+    name: str
+    chrom: str
+    strand: str  # "+" or "-"
+    tx_start: int
+    tx_end: int
+    exon_starts: np.ndarray  # int64, sorted
+    exon_ends: np.ndarray
+
+    @property
+    def acceptors(self) -> np.ndarray:
+        """0-based positions of the acceptor sites (first exon base, transcript order)."""
+        if self.strand == "+":
+            return self.exon_starts[1:]
+        return self.exon_ends[:-1] - 1
+
+    @property
+    def donors(self) -> np.ndarray:
+        """0-based positions of the donor sites (last exon base, transcript order)."""
+        if self.strand == "+":
+            return self.exon_ends[:-1] - 1
+        return self.exon_starts[1:]
+
+
+class GeneTable:
+    """Transcripts, with lookup of those that contain a position.
+
+    Parameters
+    ----------
+    transcripts : list of Transcript
+    source : str
+        The file they came from, for messages.
+    """
+
+    def __init__(self, transcripts: list[Transcript], source: str) -> None:
+        self.transcripts = transcripts
+        self.source = source
+        self._by_chrom: dict[str, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+        for i, t in enumerate(transcripts):
+            self._by_chrom.setdefault(_bare(t.chrom), ([], [], []))[2].append(i)
+        for chrom, (_, _, index) in list(self._by_chrom.items()):
+            starts = np.array([transcripts[i].tx_start for i in index], dtype=np.int64)
+            ends = np.array([transcripts[i].tx_end for i in index], dtype=np.int64)
+            self._by_chrom[chrom] = (starts, ends, index)
+
+    def __len__(self) -> int:
+        return len(self.transcripts)
+
+    def __iter__(self) -> Iterator[Transcript]:
+        return iter(self.transcripts)
+
+    def at(self, chrom: str, pos0: int) -> list[Transcript]:
+        """Transcripts on ``chrom`` (``chr1`` and ``1`` are the same) containing ``pos0``,
+        in table order."""
+        found = self._by_chrom.get(_bare(chrom))
+        if found is None:
+            return []
+        starts, ends, index = found
+        hits = np.flatnonzero((starts <= pos0) & (pos0 < ends))
+        return [self.transcripts[index[k]] for k in hits]
+
+
+def _bare(chrom: str) -> str:
+    """Chromosome name without a ``chr`` prefix (as SpliceAI's normalise_chrom compares)."""
+    return chrom[3:] if chrom.startswith("chr") else chrom
+
+
+def _int_list(text: str, where: str, column: str) -> np.ndarray:
+    items = [x for x in text.strip().split(",") if x != ""]
+    try:
+        return np.array([int(x) for x in items], dtype=np.int64)
+    except ValueError:
+        raise InputFileError(f"{where}: {column} must be a comma-separated list of integers; "
+                             f"got {text[:60]!r}") from None
+
+
+def read_gene_table(path: str | Path) -> GeneTable:
+    """Read a SpliceAI gene table (``annotations/grch38.txt`` format).
+
+    Raises
+    ------
+    InputFileError
+        Missing file, wrong header, or a malformed row (``file:line: ...``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such gene table")
+    transcripts = []
+    with _open_text(path) as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if header[: len(_TABLE_COLUMNS)] != _TABLE_COLUMNS:
+            raise InputFileError(f"{path}:1: expected the SpliceAI gene table header "
+                                 f"{' '.join(_TABLE_COLUMNS)}; got {' '.join(header)[:80]}")
+        for number, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < len(_TABLE_COLUMNS):
+                raise InputFileError(f"{where}: expected {len(_TABLE_COLUMNS)} tab-separated "
+                                     f"columns; got {len(fields)}")
+            name, chrom, strand = fields[:3]
+            if strand not in ("+", "-"):
+                raise InputFileError(f"{where}: STRAND must be + or -; got {strand!r}")
+            try:
+                tx_start, tx_end = int(fields[3]), int(fields[4])
+            except ValueError:
+                raise InputFileError(f"{where}: TX_START and TX_END must be integers") from None
+            starts = _int_list(fields[5], where, "EXON_START")
+            ends = _int_list(fields[6], where, "EXON_END")
+            transcripts.append(_checked(name, chrom, strand, tx_start, tx_end, starts, ends,
+                                        where))
+    if not transcripts:
+        raise InputFileError(f"{path}: the gene table holds no transcripts")
+    return GeneTable(transcripts, str(path))
+
+
+def _checked(name: str, chrom: str, strand: str, tx_start: int, tx_end: int,
+             starts: np.ndarray, ends: np.ndarray, where: str) -> Transcript:
+    if len(starts) != len(ends) or len(starts) == 0:
+        raise InputFileError(f"{where}: {name}: {len(starts)} exon starts but {len(ends)} "
+                             "exon ends")
+    order = np.argsort(starts)
+    starts, ends = starts[order], ends[order]
+    if (ends <= starts).any() or (starts[1:] < ends[:-1]).any():
+        raise InputFileError(f"{where}: {name}: exons must be non-empty and must not overlap")
+    if starts[0] < tx_start or ends[-1] > tx_end or tx_start >= tx_end:
+        raise InputFileError(f"{where}: {name}: exons must lie inside the transcript "
+                             f"[{tx_start}, {tx_end})")
+    return Transcript(name, chrom, strand, tx_start, tx_end, starts, ends)
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt")
+    return open(path)
+
+
+def _attributes(text: str) -> dict[str, str]:
+    """GTF (``key "value";``) or GFF3 (``key=value;``) attributes; a repeated key keeps the
+    values joined by commas (as GFF3 writes lists)."""
+    attrs: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, _, value = part.partition("=") if "=" in part.split(" ", 1)[0] else \
+            part.partition(" ")
+        value = value.strip().strip('"')
+        attrs[key] = f"{attrs[key]},{value}" if key in attrs else value
+    return attrs
+
+
+def read_gtf(path: str | Path, *, transcripts: str = "canonical") -> GeneTable:
+    """Read exons from a GTF or GFF3 file into one transcript per gene (or all).
+
+    Parameters
+    ----------
+    path : GTF/GFF3, plain or gzipped
+    transcripts : {"canonical", "all"}
+        ``"canonical"``: per gene, the transcript tagged ``Ensembl_canonical`` (GENCODE >= 38),
+        else ``MANE_Select``, else the one with the most exonic bases (SpliceAI used one
+        canonical transcript per gene). ``"all"``: every transcript.
+
+    Raises
+    ------
+    InputFileError
+        Missing file, a line without 9 columns, bad coordinates, or no exon lines.
+    """
+    path = Path(path)
+    if transcripts not in ("canonical", "all"):
+        raise InputFileError(f"read_gtf: transcripts must be 'canonical' or 'all'; got "
+                             f"{transcripts!r}")
+    if not path.exists():
+        raise InputFileError(f"{path}: no such GTF/GFF file")
+    exons: dict[str, dict] = {}
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 9:
+                raise InputFileError(f"{path}:{number}: expected 9 tab-separated GTF/GFF "
+                                     f"columns; got {len(fields)}")
+            if fields[2] != "exon":
+                continue
+            try:
+                start, end = int(fields[3]) - 1, int(fields[4])  # 1-based closed -> half-open
+            except ValueError:
+                raise InputFileError(f"{path}:{number}: start and end must be integers") \
+                    from None
+            attrs = _attributes(fields[8])
+            tags = set(attrs.get("tag", "").split(","))
+            tx_id = attrs.get("transcript_id") or attrs.get("Parent", "").split(":")[-1]
+            if not tx_id:
+                raise InputFileError(f"{path}:{number}: exon without transcript_id/Parent")
+            entry = exons.setdefault(tx_id, {
+                "gene": attrs.get("gene_name") or attrs.get("gene_id") or tx_id,
+                "chrom": fields[0], "strand": fields[6], "starts": [], "ends": [],
+                "tags": set(), "line": number})
+            entry["starts"].append(start)
+            entry["ends"].append(end)
+            entry["tags"] |= tags
+    if not exons:
+        raise InputFileError(f"{path}: no exon lines")
+    chosen = exons.values() if transcripts == "all" else _canonical(exons)
+    table = []
+    for entry in chosen:
+        starts, ends = np.array(entry["starts"]), np.array(entry["ends"])
+        table.append(_checked(entry["gene"], entry["chrom"], entry["strand"],
+                              int(starts.min()), int(ends.max()), starts, ends,
+                              f"{path}:{entry['line']}"))
+    return GeneTable(table, str(path))
+
+
+def _canonical(exons: dict[str, dict]) -> list[dict]:
+    best: dict[tuple[str, str], tuple[tuple, dict]] = {}
+    for entry in exons.values():
+        length = sum(e - s for s, e in zip(entry["starts"], entry["ends"], strict=True))
+        rank = ("Ensembl_canonical" in entry["tags"], "MANE_Select" in entry["tags"], length)
+        key = (entry["gene"], entry["chrom"])
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, entry)
+    return [entry for _, entry in best.values()]
+
+
+def read_annotation(path: str | Path) -> GeneTable:
+    """A gene table or GTF/GFF, told apart by the name (``.gtf``, ``.gff``, ``.gff3``, with
+    ``.gz``) or else read as a SpliceAI gene table."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    if name.endswith((".gtf", ".gff", ".gff3")):
+        return read_gtf(path)
+    return read_gene_table(path)
