@@ -83,7 +83,9 @@ def test_members_must_agree():
 
 
 def test_bad_average_empty_members_and_bad_member_spec():
-    with pytest.raises(ConfigError, match="average must be one of probability, output, got 'vote'"):
+    with pytest.raises(
+        ConfigError, match="average must be one of probability, output, softmax, got 'vote'"
+    ):
         Ensemble.from_models([constant(0.0)], average="vote")
     with pytest.raises(ConfigError, match="members must be a non-empty list"):
         Ensemble(EnsembleConfig(members=()))

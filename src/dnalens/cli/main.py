@@ -37,9 +37,9 @@ def _options(
 
 
 def _register_commands() -> None:
-    from dnalens.cli import demo, evaluate, interpret, ism, predict, report, train, variants
+    from dnalens.cli import demo, evaluate, interpret, ism, predict, report, splice, train, variants
 
-    for module in (train, evaluate, predict, variants, ism, interpret, report, demo):
+    for module in (train, evaluate, predict, variants, ism, interpret, report, demo, splice):
         module.register(app)
 
 

@@ -28,6 +28,7 @@ from dnalens.models.registry import (
     model_spec,
     register,
 )
+from dnalens.models.spliceai import SpliceAI, SpliceAIConfig
 from dnalens.models.store import ModelCard, load_model, read_model_card, save_model
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "ModelCard",
     "Neuron",
     "NeuronConfig",
+    "SpliceAI",
+    "SpliceAIConfig",
     "build_model",
     "io_shape",
     "load_model",

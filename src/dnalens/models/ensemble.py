@@ -4,6 +4,9 @@ Members are stored as specs (``{"name": ..., "config": {...}}``, see
 :func:`dnalens.models.registry.model_spec`), so an ensemble saves and loads like any other
 model. Averaging in probability space (the default) is the usual choice for sigmoid outputs;
 the result is turned back into a logit so that an ensemble keeps the logits contract.
+``"softmax"`` does the same for class outputs (batch, classes, ...) such as SpliceAI's: the
+members' softmax probabilities over axis 1 are averaged, as the published SpliceAI tool does,
+and their log is returned, so ``softmax(ensemble(x), dim=1)`` is that mean.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dnalens.models.registry import register
 
 __all__ = ["AVERAGES", "Ensemble", "EnsembleConfig"]
 
-AVERAGES = ("probability", "output")
+AVERAGES = ("probability", "output", "softmax")
 
 # Keeps logit() finite when every member is certain.
 _EPS = 1e-7
@@ -37,7 +40,7 @@ class EnsembleConfig:
         One spec per member, ``{"name": <registered name>, "config": {...}}``.
     average : str
         ``"probability"``: logit(mean(sigmoid(member logits))); ``"output"``: mean of the
-        member outputs.
+        member outputs; ``"softmax"``: log(mean(softmax(member logits, axis 1))).
     """
 
     members: tuple[dict[str, Any], ...]
@@ -47,6 +50,10 @@ class EnsembleConfig:
 @register("ensemble", EnsembleConfig)
 class Ensemble(nn.Module):
     """Mean of member models: (batch, 4, input_length) -> (batch, n_tasks) logits.
+
+    Members whose output has a length axis, (batch, n_tasks, L), give that shape too.
+    Members that take inputs of any length (they have a ``check_input(x, owner)`` method,
+    like :class:`~dnalens.models.spliceai.SpliceAI`) must also agree on their ``context``.
 
     The stored ``config`` has every member spec filled in with its defaults, so a saved
     ensemble does not depend on defaults that may change later.
@@ -74,10 +81,11 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(
             _build_member(i, spec) for i, spec in enumerate(config.members)
         )
-        shapes = [registry.io_shape(m) for m in self.members]
+        shapes = [(*registry.io_shape(m), getattr(m, "context", None)) for m in self.members]
         if len(set(shapes)) > 1:
             listed = ", ".join(
-                f"{i}: ({length}, {tasks})" for i, (length, tasks) in enumerate(shapes)
+                f"{i}: ({length}, {tasks}" + (f", context {ctx})" if ctx is not None else ")")
+                for i, (length, tasks, ctx) in enumerate(shapes)
             )
             raise ConfigError(
                 "Ensemble: members must agree on (input_length, n_tasks), got " + listed
@@ -103,7 +111,7 @@ class Ensemble(nn.Module):
         models : sequence of nn.Module
             Registered dnalens models with equal input_length and n_tasks.
         average : str
-            ``"probability"`` or ``"output"``, see :class:`EnsembleConfig`.
+            ``"probability"``, ``"output"`` or ``"softmax"``, see :class:`EnsembleConfig`.
 
         Returns
         -------
@@ -122,11 +130,18 @@ class Ensemble(nn.Module):
         return ensemble
 
     def forward(self, x: Tensor) -> Tensor:
-        """(batch, 4, input_length) one-hot -> (batch, n_tasks) averaged logits."""
-        layers.check_input(x, self.input_length, "Ensemble")
+        """(batch, 4, input_length) one-hot -> (batch, n_tasks[, L]) averaged logits."""
+        check = getattr(self.members[0], "check_input", None)
+        if callable(check):
+            check(x, "Ensemble")
+        else:
+            layers.check_input(x, self.input_length, "Ensemble")
         outputs = torch.stack([member(x) for member in self.members])  # (members, batch, tasks)
         if self.config.average == "output":
             return outputs.mean(dim=0)
+        if self.config.average == "softmax":
+            p = torch.softmax(outputs, dim=2).mean(dim=0)
+            return torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
         p = torch.sigmoid(outputs).mean(dim=0).clamp(_EPS, 1 - _EPS)
         return torch.logit(p)
 
