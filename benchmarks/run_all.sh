@@ -3,6 +3,8 @@
 # progress notes to stderr. Override the interpreter with PYTHON=...; the repository's
 # .venv is used by default. bench_loader.py needs tangermeme:
 #   .venv/bin/pip install -c constraints/cpu.txt tangermeme
+# bench_variants.py compares with gReLU, which lives in its own environment; make it once
+# with benchmarks/setup_peers.sh (without it, its gReLU line says "unavailable").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,7 +13,7 @@ python="${PYTHON:-$root/.venv/bin/python}"
 partial="$(mktemp "$here/.results.XXXXXX")"
 trap 'rm -f "$partial"' EXIT
 
-for script in bench_loader.py bench_train.py bench_ism.py; do
+for script in bench_loader.py bench_train.py bench_ism.py bench_variants.py; do
     echo "== $script" >&2
     "$python" "$here/$script" | tee -a "$partial"
 done
