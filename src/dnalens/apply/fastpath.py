@@ -190,10 +190,9 @@ class IncrementalBatch:
     def __init__(self, plan: Plan, x: Tensor) -> None:
         self.plan = plan
         self.dtype = x.dtype
-        # Position-major copies (batch, length, channels) of the activations a substitution
-        # reads: the input and output of each convolution and the input of each pooling
-        # layer; None where nothing reads them. A row (one position's channels) is then one
-        # contiguous gather.
+        # The activations (batch, channels, length) a substitution reads: the input and
+        # output of each convolution and the input of each pooling layer; None where nothing
+        # reads them (kept as they are: copying them costs more than the gathers save).
         keep = set()
         for j, layer in enumerate(plan.trunk):
             if layer.kind == "conv":
@@ -201,7 +200,7 @@ class IncrementalBatch:
             elif layer.kind == "pool":
                 keep.add(j)
         keep.add(len(plan.trunk))
-        refs: list[Tensor | None] = [x.transpose(1, 2).contiguous() if 0 in keep else None]
+        refs: list[Tensor | None] = [x if 0 in keep else None]
         # lengths[j] is the length of the input of layer j.
         lengths = [x.shape[2]]
         a = x
@@ -209,7 +208,7 @@ class IncrementalBatch:
             a = layer.module(a)
             if a.shape[2] < 1:
                 raise UnsupportedModelError("the input is too short for the trunk")
-            refs.append(a.transpose(1, 2).contiguous() if j + 1 in keep else None)
+            refs.append(a if j + 1 in keep else None)
             lengths.append(a.shape[2])
         self.refs, self.lengths = refs, lengths
         self._widths: dict[int, list[int]] = {}
@@ -224,7 +223,7 @@ class IncrementalBatch:
             else None
             for layer in plan.trunk
         ]
-        batch, length, channels = refs[-1].shape
+        batch, channels, length = refs[-1].shape
         weight = plan.linear.weight
         if weight.shape[1] != channels * length:
             raise UnsupportedModelError(
@@ -325,20 +324,20 @@ class IncrementalBatch:
 
 
 def _read(ref: Tensor, seq: Tensor, start: Tensor, width: int) -> Tensor:
-    """(m, C, width): windows of ``ref`` (batch, L, C) of sequences ``seq`` from ``start``."""
+    """(m, C, width): windows of ``ref`` (batch, C, L) of sequences ``seq`` from ``start``."""
     index = start[:, None] + torch.arange(width, device=start.device)
     return _gather(ref, seq, index).transpose(1, 2)
 
 
 def _gather(ref: Tensor, seq: Tensor, index: Tensor) -> Tensor:
-    """(m, n, C): rows ``index`` (m, n) of ``ref`` (batch, L, C) of sequences ``seq`` (m,)."""
-    if ref.shape[0] == 1:  # ISM: one sequence; a plain row gather is faster
-        return ref[0][index]
-    return ref[seq[:, None], index]
+    """(m, n, C): positions ``index`` (m, n) of ``ref`` (batch, C, L) of sequences ``seq``."""
+    if ref.shape[0] == 1:  # ISM: one sequence; a plain gather is faster
+        return ref[0].T[index]
+    return ref[seq[:, None], :, index]
 
 
 def _paste(ref: Tensor, seq: Tensor, cur: Tensor, start: Tensor, index: Tensor) -> Tensor:
-    """(m, C, n): ``ref`` (batch, L, C) of sequences ``seq`` read at ``index`` (m, n), with each
+    """(m, C, n): ``ref`` (batch, C, L) of sequences ``seq`` read at ``index`` (m, n), with each
     substitution's own window ``cur`` (m, C, w), which starts at ``start`` (m,), over it."""
     base = _gather(ref, seq, index).transpose(1, 2)
     local = index - start[:, None]
