@@ -10,7 +10,7 @@ import typer
 from dnalens.errors import ConfigError
 
 splice_app = typer.Typer(
-    help="SpliceAI splice-site models: import the published Keras weights.",
+    help="SpliceAI splice-site models: import the published Keras weights, score variants.",
     no_args_is_help=True,
 )
 
@@ -45,6 +45,51 @@ def import_(
                        extra={**provenance, "files": [file]})
             typer.echo(f"{path.name} -> {out / path.stem}", err=True)
     typer.echo(f"weights licence: {LICENCE}", err=True)
+
+
+@splice_app.command("score")
+def score(
+    vcf: Annotated[Path, typer.Option(help="Variants (VCF, plain or bgzipped).",
+                                      show_default=False)],
+    genome: Annotated[Path, typer.Option(help="Reference FASTA.", show_default=False)],
+    annotation: Annotated[str, typer.Option(
+        help="Transcripts: a SpliceAI gene table, a GTF/GFF, or grch37 / grch38 for the "
+        "tables of the installed spliceai package.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Output VCF with INFO/SpliceAI (.vcf or .vcf.gz).",
+                                      show_default=False)],
+    model: Annotated[Path | None, typer.Option(
+        help="Model folder from 'dnalens splice import' (default: import the published "
+        "models of the installed spliceai package).")] = None,
+    distance: Annotated[int, typer.Option(
+        help="Score positions within +-D bases of the variant (SpliceAI's -D).", min=0)] = 50,
+    mask: Annotated[bool, typer.Option(
+        "--mask", help="Mask gains at annotated sites and losses elsewhere (SpliceAI's -M 1)."
+    )] = False,
+    out_tsv: Annotated[Path | None, typer.Option(
+        help="Also a TSV: one row per allele and transcript, unrounded scores.")] = None,
+    batch_size: Annotated[int, typer.Option(help="VCF records predicted together.", min=1)
+                          ] = 16,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
+) -> None:
+    """Delta scores of splice-site gain and loss per variant, in SpliceAI's VCF format:
+    ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL."""
+    from dnalens.apply.splicing import score_splice_variants
+    from dnalens.io.annotation import read_annotation
+    from dnalens.io.genome import Genome
+    from dnalens.models.store import load_model
+
+    if model is not None:
+        network = load_model(model)
+    else:
+        from dnalens.models.spliceai_keras import import_spliceai, published_h5_paths
+
+        network, _ = import_spliceai(published_h5_paths())
+    summary = score_splice_variants(network, Genome(genome), read_annotation(annotation), vcf,
+                                    out, distance=distance, mask=mask, out_tsv=out_tsv,
+                                    batch_size=batch_size, device=device)
+    typer.echo(summary.describe(), err=True)
+    for reason, examples in sorted(summary.examples.items()):
+        typer.echo(f"  {reason}: {examples[0]}", err=True)
 
 
 def _context(model: object) -> int:

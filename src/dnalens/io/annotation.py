@@ -22,7 +22,8 @@ import numpy as np
 
 from dnalens.errors import InputFileError
 
-__all__ = ["GeneTable", "Transcript", "read_annotation", "read_gene_table", "read_gtf"]
+__all__ = ["GeneTable", "Transcript", "read_annotation", "read_gene_table", "read_gtf",
+           "spliceai_gene_table"]
 
 _TABLE_COLUMNS = ["#NAME", "CHROM", "STRAND", "TX_START", "TX_END", "EXON_START", "EXON_END"]
 
@@ -256,9 +257,37 @@ def _canonical(exons: dict[str, dict]) -> list[dict]:
     return [entry for _, entry in best.values()]
 
 
+def spliceai_gene_table(assembly: str) -> Path:
+    """``annotations/grch37.txt`` or ``grch38.txt`` of the installed ``spliceai`` package,
+    found without importing it (its import loads Keras).
+
+    Raises
+    ------
+    InputFileError
+        Unknown assembly, or the package (or its file) is missing.
+    """
+    import importlib.util
+
+    if assembly not in ("grch37", "grch38"):
+        raise InputFileError(f"annotation {assembly!r}: give grch37, grch38 or a file")
+    spec = importlib.util.find_spec("spliceai")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputFileError(f"--annotation {assembly} reads the gene table of the spliceai "
+                             "package, which is not installed: pip install 'dnalens[splice]', "
+                             "or give a gene table or GTF file")
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "annotations" / f"{assembly}.txt"
+        if path.is_file():
+            return path
+    raise InputFileError(f"the spliceai package has no annotations/{assembly}.txt")
+
+
 def read_annotation(path: str | Path) -> GeneTable:
     """A gene table or GTF/GFF, told apart by the name (``.gtf``, ``.gff``, ``.gff3``, with
-    ``.gz``) or else read as a SpliceAI gene table."""
+    ``.gz``) or else read as a SpliceAI gene table; ``grch37`` / ``grch38`` read the tables
+    of the installed ``spliceai`` package (as its ``-A`` option does)."""
+    if str(path) in ("grch37", "grch38"):
+        return read_gene_table(spliceai_gene_table(str(path)))
     name = Path(path).name.lower().removesuffix(".gz")
     if name.endswith((".gtf", ".gff", ".gff3")):
         return read_gtf(path)
