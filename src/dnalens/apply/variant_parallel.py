@@ -88,14 +88,13 @@ class _VariantWriter(L.LightningModule):
         self.part = open(_part_path(self.out_tsv, self.global_rank), "w")  # noqa: SIM115
 
     def predict_step(self, batch: tuple[int, list[VariantRecord]]) -> None:
-        from dnalens.apply.variants import _effect_table, variant_windows
+        from dnalens.apply.variants import effect_rows, variant_windows
 
         first, records = batch
         windows = [variant_windows(self.genome, r, self.input_length) for r in records]
         ref, alt = self.scorer(records, [w[0] for w in windows], [w[1] for w in windows])
-        table = _effect_table(records, first, [w[2] for w in windows], ref, alt, self.tasks,
-                              self.probabilities)
-        table.to_csv(self.part, sep="\t", header=False, index=False, float_format="%.6g")
+        self.part.write(effect_rows(records, first, [w[2] for w in windows], ref, alt,
+                                    self.tasks, self.probabilities))
         self.part.flush()
 
     def on_predict_end(self) -> None:

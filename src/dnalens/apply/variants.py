@@ -25,7 +25,6 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -162,26 +161,29 @@ def _batches(records: Iterable[VariantRecord], size: int) -> Iterator[list[Varia
         yield batch
 
 
-def _effect_table(batch: list[VariantRecord], first: int, padded: list[bool],
-                  ref: np.ndarray, alt: np.ndarray, tasks: Sequence[str], probabilities: bool
-                  ) -> pd.DataFrame:
-    table = {
-        "variant": np.arange(first, first + len(batch)),
-        "chrom": [r.chrom for r in batch],
-        "pos": [r.pos for r in batch],
-        "id": [r.id for r in batch],
-        "ref": [r.ref for r in batch],
-        "alt": [r.alt for r in batch],
-        "padded": np.asarray(padded, dtype=int),
-    }
-    for j, task in enumerate(tasks):
-        table[f"{task}_ref"] = ref[:, j]
-        table[f"{task}_alt"] = alt[:, j]
-        table[f"{task}_diff"] = alt[:, j] - ref[:, j]
-        if probabilities:
-            table[f"{task}_log2fc"] = (np.log2(alt[:, j] + LOG2FC_EPS)
-                                       - np.log2(ref[:, j] + LOG2FC_EPS))
-    return pd.DataFrame(table)
+def effect_rows(batch: Sequence[VariantRecord], first: int, padded: Sequence[bool],
+                ref: np.ndarray, alt: np.ndarray, tasks: Sequence[str], probabilities: bool
+                ) -> str:
+    """TSV lines (columns :func:`score_columns`) of one batch; numbers as ``%.6g``.
+
+    Formatted by hand: for hundreds of tasks pandas' ``to_csv`` took a fifth of the
+    scoring time, five times what plain string formatting needs.
+    """
+    if ref.shape[1] != len(tasks):
+        raise ConfigError(f"score_variants: {len(tasks)} task names given but the model "
+                          f"predicts {ref.shape[1]} outputs")
+    kinds = [ref, alt, alt - ref]
+    if probabilities:
+        kinds.append(np.log2(alt + LOG2FC_EPS) - np.log2(ref + LOG2FC_EPS))
+    # Columns task-major: t0_ref, t0_alt, t0_diff, (t0_log2fc), t1_ref, ...
+    values = np.stack(kinds, axis=2).reshape(len(batch), -1).astype(np.float64).tolist()
+    number = "{:.6g}".format
+    lines = []
+    for k, (record, row) in enumerate(zip(batch, values, strict=True)):
+        head = (f"{first + k}\t{record.chrom}\t{record.pos}\t{record.id}\t{record.ref}\t"
+                f"{record.alt}\t{int(padded[k])}\t")
+        lines.append(head + "\t".join(map(number, row)) + "\n")
+    return "".join(lines)
 
 
 def _tmp_path(path: Path) -> Path:
@@ -327,12 +329,8 @@ def score_variants(
             alt_seqs = [w[1] for w in windows]
             padded = [w[2] for w in windows]
             ref, alt = scorer(batch, ref_seqs, alt_seqs)
-            if ref.shape[1] != len(tasks):
-                raise ConfigError(f"score_variants: {len(tasks)} task names given but the "
-                                  f"model predicts {ref.shape[1]} outputs")
-            table = _effect_table(batch, done + summary.scored, padded, ref, alt, tasks,
-                                  probabilities)
-            table.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
+            handle.write(effect_rows(batch, done + summary.scored, padded, ref, alt, tasks,
+                                     probabilities))
             handle.flush()
             summary.scored += len(batch)
             summary.padded += int(sum(padded))
