@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from dnalens.apply.splicing import score_splice_variants
+from dnalens.apply.splice_vcf import score_splice_variants
 from dnalens.io.annotation import read_gene_table
 from dnalens.io.genome import Genome
 from dnalens.models import build_model
@@ -116,3 +116,25 @@ def test_batched_indels_equal_one_at_a_time(inputs, tmp_path):
         outs.append(np.loadtxt(tsv, skiprows=1, usecols=range(7, 19), delimiter="\t"))
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-6)
     assert np.abs(outs[0][:, :4]).max() > 0  # not all zeros
+
+
+def test_exon_view_tracks_and_plot(inputs, tmp_path):
+    from dnalens.apply.splicing import splice_tracks
+    from dnalens.plot.splicing import plot_splice_tracks
+
+    genome, genes, _ = inputs
+    plus = genes.transcripts[0]
+    start, ref, alt = splice_tracks(GTCaller(), genome, plus, "chr1", 44, "C", "G", flank=10,
+                                    device=torch.device("cpu"))
+    assert start == 34 and ref.shape == alt.shape == (21, 3)
+    # The new G at position 44 is an acceptor in alt only; everything else is unchanged.
+    assert alt[10, 1] > 0.99 and ref[10, 1] < 0.01
+    np.testing.assert_allclose(np.delete(alt, 10, axis=0), np.delete(ref, 10, axis=0))
+    # A deletion's alt track is aligned to ref (zeros where the deleted bases were).
+    _, ref_d, alt_d = splice_tracks(GTCaller(), genome, plus, "chr1", 43, "CCA", "C", flank=5,
+                                    device=torch.device("cpu"))
+    assert alt_d.shape == ref_d.shape and (alt_d[6:8] == 0).all()
+    png = plot_splice_tracks(start, ref, alt, list(zip(plus.exon_starts, plus.exon_ends,
+                                                      strict=True)), 44, tmp_path / "v.png",
+                             strand="+", title="C>G")
+    assert png.read_bytes().startswith(b"\x89PNG")

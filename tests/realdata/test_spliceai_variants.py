@@ -15,7 +15,8 @@ from pathlib import Path
 import pysam
 import pytest
 
-from dnalens.apply.splicing import SpliceSummary, splice_scores
+from dnalens.apply.splice_vcf import splice_scores
+from dnalens.apply.splicing import SpliceSummary
 from dnalens.io.annotation import read_gene_table
 from dnalens.io.genome import Genome
 

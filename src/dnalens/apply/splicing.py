@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,19 +38,11 @@ from dnalens.io.annotation import GeneTable, Transcript
 from dnalens.io.genome import Genome
 from dnalens.sequence.encoding import one_hot
 
-__all__ = ["INFO_DESCRIPTION", "SpliceScores", "SpliceSummary", "score_splice_variants",
-           "splice_scores"]
+__all__ = ["SpliceJob", "SpliceSummary", "delta_scores", "format_entry", "model_context",
+           "nearest_boundary", "predict_tracks", "record_jobs", "splice_tracks"]
 
 log = logging.getLogger(__name__)
 
-INFO_DESCRIPTION = (
-    "SpliceAIv1.3.1 variant annotation. These include delta scores (DS) and delta positions "
-    "(DP) for acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). "
-    "Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL"
-)
-TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "ds_ag", "ds_al", "ds_dg",
-               "ds_dl", "masked_ds_ag", "masked_ds_al", "masked_ds_dg", "masked_ds_dl",
-               "dp_ag", "dp_al", "dp_dg", "dp_dl"]
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 _BAD_ALT = (".", "-", "*", "<", ">")
 
@@ -82,7 +73,7 @@ class SpliceSummary:
 
 
 @dataclass
-class _Job:
+class SpliceJob:
     """One (record, ALT, transcript) to score."""
 
     record: int
@@ -94,15 +85,15 @@ class _Job:
     entry: int  # index of its entry in the record's INFO list
 
 
-def _nearest_boundary(gene: Transcript, pos0: int) -> int:
+def nearest_boundary(gene: Transcript, pos0: int) -> int:
     """Offset of the closest exon first or last base (ties: the upstream one, as SpliceAI)."""
     offsets = np.union1d(gene.exon_starts, gene.exon_ends - 1) - pos0
     return int(offsets[np.argmin(np.abs(offsets))])
 
 
-def _record_jobs(index: int, record: pysam.VariantRecord, chrom: str | None, genome: Genome,
+def record_jobs(index: int, record: pysam.VariantRecord, chrom: str | None, genome: Genome,
                  genes: GeneTable, distance: int, context: int, summary: SpliceSummary,
-                 where: str) -> tuple[list[str | None], list[_Job]]:
+                 where: str) -> tuple[list[str | None], list[SpliceJob]]:
     """The record's INFO entries (None where a job fills it in) and its jobs."""
     if chrom is None:
         return [], []
@@ -146,14 +137,14 @@ def _record_jobs(index: int, record: pysam.VariantRecord, chrom: str | None, gen
             right = max(end - gene.tx_end, 0)
             ref_seq = "N" * left + seq[left : len(seq) - right] + "N" * right
             alt_seq = ref_seq[:half] + alt.upper() + ref_seq[half + len(ref) :]
-            jobs.append(_Job(index, alt, gene, ref_seq, alt_seq,
-                             _nearest_boundary(gene, pos0), len(entries)))
+            jobs.append(SpliceJob(index, alt, gene, ref_seq, alt_seq,
+                             nearest_boundary(gene, pos0), len(entries)))
             entries.append(None)
     return entries, jobs
 
 
 @torch.inference_mode()
-def _predict(model: nn.Module, seqs: list[str], strands: list[str], context: int,
+def predict_tracks(model: nn.Module, seqs: list[str], strands: list[str], context: int,
              device: torch.device) -> list[np.ndarray]:
     """P(neither, acceptor, donor) per output position, in genome orientation: one
     (len - context, 3) float32 array per sequence."""
@@ -171,18 +162,25 @@ def _predict(model: nn.Module, seqs: list[str], strands: list[str], context: int
     return out
 
 
-def _deltas(job: _Job, y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, distance: int
+def aligned_alt(y_alt: np.ndarray, ref_len: int, alt_len: int, centre: int) -> np.ndarray:
+    """The alt track (n + alt_len - ref_len, 3) aligned to the ref track (n, 3), the variant at
+    ``centre``: a deletion gets zeros after the allele's first base, an insertion the maximum
+    over its inserted bases (SpliceAI's rule)."""
+    if ref_len > 1 and alt_len == 1:
+        gap = np.zeros((ref_len - alt_len, 3), dtype=y_alt.dtype)
+        return np.concatenate([y_alt[: centre + alt_len], gap, y_alt[centre + alt_len :]])
+    if ref_len == 1 and alt_len > 1:
+        inserted = y_alt[centre : centre + alt_len].max(axis=0, keepdims=True)
+        return np.concatenate([y_alt[:centre], inserted, y_alt[centre + alt_len :]])
+    return y_alt
+
+
+def delta_scores(job: SpliceJob, y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, distance: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(DS_AG, DS_AL, DS_DG, DS_DL), the same masked, and their offsets, as the original
     computes them."""
     cov = 2 * distance + 1
-    alt_len = len(job.alt)
-    if ref_len > 1 and alt_len == 1:
-        gap = np.zeros((ref_len - alt_len, 3), dtype=y_alt.dtype)
-        y_alt = np.concatenate([y_alt[: cov // 2 + alt_len], gap, y_alt[cov // 2 + alt_len :]])
-    elif ref_len == 1 and alt_len > 1:
-        inserted = y_alt[cov // 2 : cov // 2 + alt_len].max(axis=0, keepdims=True)
-        y_alt = np.concatenate([y_alt[: cov // 2], inserted, y_alt[cov // 2 + alt_len :]])
+    y_alt = aligned_alt(y_alt, ref_len, len(job.alt), cov // 2)
     gain = y_alt - y_ref
     columns = [(gain[:, 1], True), (-gain[:, 1], False), (gain[:, 2], True), (-gain[:, 2], False)]
     scores, masked, offsets = np.zeros(4, np.float32), np.zeros(4, np.float32), \
@@ -196,144 +194,13 @@ def _deltas(job: _Job, y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, dista
     return scores, masked, offsets
 
 
-def _entry(job: _Job, scores: np.ndarray, offsets: np.ndarray) -> str:
+def format_entry(job: SpliceJob, scores: np.ndarray, offsets: np.ndarray) -> str:
     ds = "|".join(f"{s:.2f}" for s in scores)
     dp = "|".join(str(int(o)) for o in offsets)
     return f"{job.alt}|{job.gene.name}|{ds}|{dp}"
 
 
-def _records(vcf: pysam.VariantFile, size: int) -> Iterator[list[pysam.VariantRecord]]:
-    batch = []
-    for record in vcf:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-@dataclass
-class SpliceScores:
-    """The scores of one VCF record: INFO entries without and with masking, TSV rows."""
-
-    record: pysam.VariantRecord
-    entries: list[str]
-    masked: list[str]
-    rows: list[list[object]]
-
-
-def splice_scores(model: nn.Module, genome: Genome, genes: GeneTable,
-                  source: pysam.VariantFile, *, distance: int = 50, batch_size: int = 16,
-                  device: torch.device | None = None, summary: SpliceSummary | None = None,
-                  where: str = "") -> Iterator[SpliceScores]:
-    """Score every record of an open VCF, in order (see :func:`score_splice_variants`).
-
-    Yields
-    ------
-    SpliceScores
-        One per record, records without scores included (empty entries).
-    """
-    device = device if device is not None else next(model.parameters()).device
-    model = model.to(device).eval()
-    context = _context_of(model)
-    summary = summary if summary is not None else SpliceSummary(Path(where or "-"))
-    names = _chrom_names(source, genome)
-    for batch in _records(source, batch_size):
-        yield from _score_batch(batch, names, model, genome, genes, distance, context, device,
-                                summary, where or str(source.filename))
-
-
-def score_splice_variants(
-    model: nn.Module,
-    genome: Genome,
-    genes: GeneTable,
-    vcf: str | Path,
-    out_vcf: str | Path,
-    *,
-    distance: int = 50,
-    mask: bool = False,
-    out_tsv: str | Path | None = None,
-    batch_size: int = 16,
-    device: str | torch.device | None = None,
-) -> SpliceSummary:
-    """Write ``vcf``'s records with ``INFO/SpliceAI`` delta scores (see the module docstring).
-
-    Parameters
-    ----------
-    model : nn.Module
-        A SpliceAI model or ensemble, (batch, 4, L + context) -> logits (batch, 3, L); the
-        published context is 10,000.
-    genome : Genome
-    genes : GeneTable
-        Transcripts (``read_gene_table`` / ``read_gtf``); chromosome names with or without
-        ``chr`` match the VCF's.
-    vcf : path
-        Input VCF (plain or bgzipped). Every record is written out unchanged, with the
-        SpliceAI field added where it has scores.
-    out_vcf : path
-        Output VCF (bgzipped when it ends in ``.gz``), written atomically.
-    distance : int
-        D: scores are taken within +-D bases of the variant (SpliceAI's ``-D``, default 50).
-    mask : bool
-        SpliceAI's ``-M 1``.
-    out_tsv : path, optional
-        Also a table, one row per (allele, transcript): unrounded scores (unmasked and, as
-        ``masked_ds_*``, masked), offsets.
-    batch_size : int
-        VCF records whose windows are predicted together.
-    device : str or torch.device, optional
-        Default: CUDA when available.
-
-    Returns
-    -------
-    SpliceSummary
-    """
-    from dnalens.apply.predict import default_device
-    from dnalens.files import write_atomic
-
-    vcf, out_vcf = Path(vcf), Path(out_vcf)
-    if not vcf.exists():
-        raise InputFileError(f"{vcf}: no such VCF file")
-    if distance < 0:
-        raise InputFileError(f"splice score: distance must be >= 0; got {distance}")
-    device = torch.device(device) if device is not None else default_device()
-    summary = SpliceSummary(out_vcf)
-    rows: list[list[object]] = []
-
-    def write(tmp: Path) -> None:
-        with pysam.VariantFile(str(vcf)) as source:
-            if "SpliceAI" not in source.header.info:
-                source.header.add_line(f'##INFO=<ID=SpliceAI,Number=.,Type=String,'
-                                       f'Description="{INFO_DESCRIPTION}">')
-            mode = "wz" if out_vcf.name.endswith(".gz") else "w"
-            with pysam.VariantFile(str(tmp), mode, header=source.header) as sink:
-                for scored in splice_scores(model, genome, genes, source, distance=distance,
-                                            batch_size=batch_size, device=device,
-                                            summary=summary, where=str(vcf)):
-                    entries = scored.masked if mask else scored.entries
-                    if entries:
-                        scored.record.info["SpliceAI"] = entries
-                    # Reading a symbolic allele can add header lines (htslib defines <DEL> and
-                    # END on the fly); map the record onto the output header.
-                    scored.record.translate(sink.header)
-                    sink.write(scored.record)
-                    rows.extend(scored.rows)
-
-    try:
-        write_atomic(out_vcf, write)
-    except (OSError, ValueError) as err:
-        raise InputFileError(f"{vcf}: cannot read as VCF ({err})") from None
-    if out_tsv is not None:
-        import pandas as pd
-
-        from dnalens.apply.evaluate import write_table
-
-        write_table(pd.DataFrame(rows, columns=TSV_COLUMNS), Path(out_tsv))
-    return summary
-
-
-def _context_of(model: nn.Module) -> int:
+def model_context(model: nn.Module) -> int:
     members = getattr(model, "members", None)
     context = getattr(members[0] if members else model, "context", None)
     if context is None:
@@ -341,50 +208,28 @@ def _context_of(model: nn.Module) -> int:
     return int(context)
 
 
-def _chrom_name(name: str, genome: Genome) -> str | None:
-    """The genome's name for a VCF chromosome (``chr`` added or dropped, as SpliceAI does)."""
-    from dnalens.io.contigs import _alternative_names
+def splice_tracks(model: nn.Module, genome: Genome, gene: Transcript, chrom: str, pos0: int,
+                  ref: str, alt: str, *, flank: int = 500,
+                  device: torch.device | None = None) -> tuple[int, np.ndarray, np.ndarray]:
+    """Ref and alt probability tracks of one variant, +-``flank`` bases, for the exon view.
 
-    if name in genome.chrom_sizes:
-        return name
-    return next((a for a in _alternative_names(name) if a in genome.chrom_sizes), None)
+    Windows are built as for the delta scores (N outside the transcript, reverse complement
+    on the minus strand) with D = ``flank``; the alt track is aligned to the ref track.
 
-
-def _chrom_names(source: pysam.VariantFile, genome: Genome) -> dict[str, str | None]:
-    return {name: _chrom_name(name, genome) for name in list(source.header.contigs)}
-
-
-def _score_batch(batch: list[pysam.VariantRecord], names: dict[str, str | None],
-                 model: nn.Module, genome: Genome, genes: GeneTable, distance: int,
-                 context: int, device: torch.device, summary: SpliceSummary, source: str
-                 ) -> Iterator[SpliceScores]:
-    """The scores of a batch of records, in order."""
-    results, jobs = [], []
-    for i, record in enumerate(batch):
-        summary.records += 1
-        where = f"{source}: {record.chrom}:{record.pos} {record.id or '.'}"
-        if record.chrom not in names:
-            names[record.chrom] = _chrom_name(record.chrom, genome)
-        chrom = names[record.chrom]
-        if chrom is None:
-            summary.skip("unknown_chromosome", f"{where}: {record.chrom} is not in the genome")
-        entries, record_jobs = _record_jobs(i, record, chrom, genome, genes, distance,
-                                            context, summary, where)
-        results.append(SpliceScores(record, entries, list(entries), []))
-        jobs += record_jobs
-    if jobs:
-        seqs = [j.ref_seq for j in jobs] + [j.alt_seq for j in jobs]
-        strands = [j.gene.strand for j in jobs] * 2
-        tracks = _predict(model, seqs, strands, context, device)
-        for k, job in enumerate(jobs):
-            result = results[job.record]
-            record = result.record
-            scores, masked, offsets = _deltas(job, tracks[k], tracks[len(jobs) + k],
-                                              len(record.ref), distance)
-            result.entries[job.entry] = _entry(job, scores, offsets)
-            result.masked[job.entry] = _entry(job, masked, offsets)
-            summary.scored += 1
-            result.rows.append([record.chrom, record.pos, record.id or ".", record.ref, job.alt,
-                                job.gene.name, job.gene.strand, *scores.tolist(),
-                                *masked.tolist(), *offsets.tolist()])
-    yield from results
+    Returns
+    -------
+    start : int
+        0-based genome position of the first track position.
+    ref_track, alt_track : np.ndarray, shape (2 * flank + 1, 3)
+    """
+    device = device if device is not None else next(model.parameters()).device
+    context = model_context(model)
+    half = (context + 2 * flank + 1) // 2
+    start, end = pos0 - half, pos0 + half + 1
+    seq = genome.fetch(chrom, start, end)  # N past the chromosome ends
+    left, right = max(gene.tx_start - start, 0), max(end - gene.tx_end, 0)
+    ref_seq = "N" * left + seq[left : len(seq) - right] + "N" * right
+    alt_seq = ref_seq[:half] + alt.upper() + ref_seq[half + len(ref) :]
+    y_ref, y_alt = predict_tracks(model.to(device).eval(), [ref_seq, alt_seq],
+                                  [gene.strand] * 2, context, device)
+    return pos0 - flank, y_ref, aligned_alt(y_alt, len(ref), len(alt), flank)

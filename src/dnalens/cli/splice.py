@@ -73,7 +73,7 @@ def score(
 ) -> None:
     """Delta scores of splice-site gain and loss per variant, in SpliceAI's VCF format:
     ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL."""
-    from dnalens.apply.splicing import score_splice_variants
+    from dnalens.apply.splice_vcf import score_splice_variants
     from dnalens.io.annotation import read_annotation
     from dnalens.io.genome import Genome
     from dnalens.models.store import load_model
