@@ -67,6 +67,10 @@ def score(
     )] = False,
     out_tsv: Annotated[Path | None, typer.Option(
         help="Also a TSV: one row per allele and transcript, unrounded scores.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Also an HTML page: the strongest effects and the exon view (ref vs alt "
+        "acceptor/donor tracks over the exons) of the top --views variants.")] = None,
+    views: Annotated[int, typer.Option(help="Exon views in --report.", min=0)] = 3,
     batch_size: Annotated[int, typer.Option(help="VCF records predicted together.", min=1)
                           ] = 16,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
@@ -84,12 +88,27 @@ def score(
         from dnalens.models.spliceai_keras import import_spliceai, published_h5_paths
 
         network, _ = import_spliceai(published_h5_paths())
-    summary = score_splice_variants(network, Genome(genome), read_annotation(annotation), vcf,
-                                    out, distance=distance, mask=mask, out_tsv=out_tsv,
-                                    batch_size=batch_size, device=device)
+    reference, genes = Genome(genome), read_annotation(annotation)
+    table_path = out_tsv
+    if report is not None and table_path is None:
+        table_path = out.with_name(f".{out.name}.scores.tsv")
+    summary = score_splice_variants(network, reference, genes, vcf, out, distance=distance,
+                                    mask=mask, out_tsv=table_path, batch_size=batch_size,
+                                    device=device)
     typer.echo(summary.describe(), err=True)
     for reason, examples in sorted(summary.examples.items()):
         typer.echo(f"  {reason}: {examples[0]}", err=True)
+    if report is not None:
+        import pandas as pd
+
+        from dnalens.report.splice_report import write_splice_report
+
+        table = pd.read_csv(table_path, sep="\t")
+        if out_tsv is None:
+            table_path.unlink()
+        write_splice_report(table, network, reference, genes, report, views=views,
+                            title=f"Splice variants of {vcf.name}")
+        typer.echo(f"report -> {report}", err=True)
 
 
 def _context(model: object) -> int:
