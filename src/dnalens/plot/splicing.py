@@ -51,16 +51,23 @@ def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray,
         raise SequenceError(f"plot_splice_tracks: ref and alt must both be (n, 3); got "
                             f"{ref.shape} and {alt.shape}")
     x = start + np.arange(ref.shape[0])
-    fig, axes = plt.subplots(3, 1, figsize=(10, 5.2), sharex=True,
+    fig, axes = plt.subplots(3, 1, figsize=(10, 6.2), sharex=True,
                              gridspec_kw={"height_ratios": [3, 3, 1]})
+    # Ref above the axis, alt mirrored below it: a site kept, lost or gained reads at once,
+    # and neither track hides the other.
     for ax, column, label in ((axes[0], 1, "acceptor"), (axes[1], 2, "donor")):
-        ax.vlines(x, 0, ref[:, column], color=_REF_COLOUR, linewidth=1.6, label="ref")
-        ax.vlines(x + 0.35, 0, alt[:, column], color=_ALT_COLOUR, linewidth=1.6, label="alt")
+        ax.vlines(x, 0, ref[:, column], color=_REF_COLOUR, linewidth=1.6)
+        ax.vlines(x, 0, -alt[:, column], color=_ALT_COLOUR, linewidth=1.6)
+        ax.axhline(0, color="#c8ccd4", linewidth=0.8)
         ax.axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(-1.08, 1.08)
+        ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["1", "0.5", "0", "0.5", "1"])
         ax.set_ylabel(f"P({label})")
+        ax.text(0.005, 0.97, "ref", transform=ax.transAxes, va="top", color=_REF_COLOUR,
+                fontweight="bold")
+        ax.text(0.005, 0.03, "alt", transform=ax.transAxes, va="bottom", color=_ALT_COLOUR,
+                fontweight="bold")
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].legend(loc="upper right", frameon=False, ncol=2)
     _draw_exons(axes[2], exons, x[0], x[-1] + 1, strand)
     axes[2].axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
     axes[2].set_xlabel("position (0-based)")

@@ -76,10 +76,11 @@ def write_splice_report(table: pd.DataFrame, model: nn.Module, genome: Genome,
                                      int(row["pos"]) - 1, Path(tmp_name) / f"view{k}.png",
                                      strand=gene.strand,
                                      title=f"{label} · {kind} {row['max_ds']:.2f}")
-            section = Section(f"Exon view: {label}", f"Acceptor and donor probability of every "
-                              f"base within {flank} bp, reference (grey) and alternative (red, "
-                              f"aligned to the reference), over the exons of {gene.name} "
-                              f"({gene.strand} strand); the dashed line is the variant.")
+            section = Section(
+                f"Exon view: {label}", f"Acceptor and donor probability of every base within "
+                f"{flank} bp, reference (grey, upward) and alternative (red, downward, aligned "
+                f"to the reference), over the exons of {gene.name} ({gene.strand} strand); the "
+                "dashed line is the variant.")
             section.body.append(image(png, f"exon view {k}", cls="wide"))
             sections.append(section)
         header = (f'<header><p class="kicker">dnalens splice report</p><h1>{escape(title)}'
