@@ -30,6 +30,7 @@ __all__ = [
     "DataConfig",
     "ModelConfig",
     "RunConfig",
+    "SpliceConfig",
     "SplitConfig",
     "TableConfig",
     "TargetConfig",
@@ -91,10 +92,32 @@ class TableConfig(_Strict):
     length: PositiveInt | None = None
 
 
+class SpliceConfig(_Strict):
+    """Per-base splice-site labels from a gene annotation, as SpliceAI was trained.
+
+    Each transcript is tiled, in its own orientation, by blocks of ``output_length`` labelled
+    bases (0 neither, 1 acceptor, 2 donor, -1 past the transcript's end); the model sees each
+    block plus ``context / 2`` bases on either side, N outside the transcript.
+    """
+
+    annotation: Path
+    output_length: PositiveInt = 5000
+    context: PositiveInt | None = None
+    chroms: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _even_context(self) -> SpliceConfig:
+        if self.context is not None and self.context % 2:
+            raise ValueError(f"splice.context must be even (half on each side); got "
+                             f"{self.context}")
+        return self
+
+
 class DataConfig(_Strict):
     genome: Path | None = None
     targets: list[TargetConfig] = Field(default_factory=list)
     table: TableConfig | None = None
+    splice: SpliceConfig | None = None
     windows: WindowConfig = Field(default_factory=WindowConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     blacklist: Path | None = None
@@ -104,10 +127,19 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        if self.table is None and (self.genome is None or not self.targets):
-            raise ValueError("give either 'table', or 'genome' with at least one 'targets' entry")
-        if self.table is not None and self.targets:
+        if self.table is None and (self.genome is None
+                                   or not (self.targets or self.splice is not None)):
+            raise ValueError("give either 'table', or 'genome' with at least one 'targets' "
+                             "entry (or with 'splice')")
+        if self.table is not None and (self.targets or self.splice is not None):
             raise ValueError("give either 'table' or 'genome' + 'targets', not both")
+        if self.targets and self.splice is not None:
+            raise ValueError("give either 'targets' (peaks) or 'splice' (gene annotation), "
+                             "not both")
+        if self.splice is not None and (self.augment.reverse_complement
+                                        or self.augment.max_shift):
+            raise ValueError("augment does not apply to 'splice' data (labels are strand "
+                             "specific); remove data.augment")
         names = [t.name for t in self.targets]
         if len(set(names)) != len(names):
             raise ValueError(f"target names must be unique; got {names}")
@@ -120,7 +152,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    loss: Literal["bce", "mse", "poisson"] = "bce"
+    loss: Literal["bce", "mse", "poisson", "categorical"] = "bce"
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: PositiveFloat = 1e-3
     momentum: NonNegativeFloat = 0.9
@@ -129,7 +161,7 @@ class TrainConfig(_Strict):
     batch_size: PositiveInt = 64
     max_epochs: PositiveInt = 10
     patience: PositiveInt = 3
-    monitor: Literal["val_loss", "val_auroc", "val_auprc"] = "val_loss"
+    monitor: Literal["val_loss", "val_auroc", "val_auprc", "val_topk"] = "val_loss"
     pos_weight: Literal["none", "balanced"] | list[PositiveFloat] = "none"
     ensemble: PositiveInt = 1
     baseline: Literal["kmer", "none"] = "kmer"
@@ -150,6 +182,36 @@ class RunConfig(_Strict):
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _splice_defaults(self) -> RunConfig:
+        """Splice data: loss 'categorical' unless given, and one context for data and model."""
+        splice = self.data.splice
+        if splice is None:
+            if self.train.loss == "categorical":
+                raise ValueError("train.loss 'categorical' needs per-base labels: add "
+                                 "data.splice")
+            if self.train.monitor == "val_topk":
+                raise ValueError("train.monitor 'val_topk' is logged for data.splice runs only")
+            return self
+        if self.train.monitor == "val_auroc":
+            raise ValueError("train.monitor for data.splice: val_loss, val_topk or val_auprc "
+                             "(got 'val_auroc')")
+        train = self.train
+        if "loss" not in train.model_fields_set:
+            train = train.model_copy(update={"loss": "categorical"})
+        elif train.loss != "categorical":
+            raise ValueError(f"data.splice labels each base with one of 3 classes; set "
+                             f"train.loss to 'categorical' (got '{train.loss}')")
+        model_context = self.model.params.get("context")
+        if splice.context is not None and model_context is not None \
+                and splice.context != model_context:
+            raise ValueError(f"data.splice.context ({splice.context}) differs from "
+                             f"model.params.context ({model_context})")
+        context = splice.context or model_context or 10000
+        data = self.data.model_copy(update={"splice": splice.model_copy(
+            update={"context": context})})
+        return self.model_copy(update={"data": data, "train": train})
 
     @property
     def run_dir(self) -> Path:

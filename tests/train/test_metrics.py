@@ -14,6 +14,7 @@ from dnalens.train.metrics import (
     classification_table,
     pearson,
     spearman,
+    splice_table,
     top_k_accuracy,
 )
 
@@ -55,3 +56,28 @@ def test_correlations_and_top_k():
     assert math.isnan(pearson(x, np.ones(4)))
     # Two positives; the two top scores are one positive and one negative.
     assert top_k_accuracy(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.1, 0.0])) == 0.5
+
+
+def test_splice_table_top_k_and_average_precision_by_hand():
+    # acceptor: k = 2 true sites; the 2 best-scored bases hold 1 of them -> top-k 0.5.
+    # Ranked 0.9 (site), 0.8, 0.2, 0.1 (site): AP = 0.5 * 1 + 0.5 * 2/4 = 0.75.
+    # donor: the single site scores highest -> top-k 1, AP 1.
+    y_true = np.array([[1, 0], [0, 0], [1, 0], [0, 1], [0, 0]])
+    y_score = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.0], [0.2, 0.7], [0.0, 0.3]])
+    table = splice_table(y_true, y_score).set_index("task")
+    assert list(table.index) == ["acceptor", "donor", "mean"]
+    assert table.loc["acceptor", "top_k"] == pytest.approx(0.5)
+    assert table.loc["acceptor", "auprc"] == pytest.approx(0.75)
+    assert table.loc["donor", "top_k"] == pytest.approx(1.0)
+    assert table.loc["donor", "auprc"] == pytest.approx(1.0)
+    assert table.loc["mean", "top_k"] == pytest.approx(0.75)
+    assert table.loc["mean", ["n_pos", "n_neg"]].tolist() == [3, 2]
+
+
+def test_resume_ignores_options_dumped_as_null_by_a_newer_version():
+    from dnalens.train.fit import _same_config
+
+    old = "name: a\ndata:\n  genome: g.fa\n  targets: []\n"
+    new = "name: a\ndata:\n  genome: g.fa\n  targets: []\n  splice: null\n"
+    assert _same_config(old, new)
+    assert not _same_config(old, new.replace("g.fa", "h.fa"))

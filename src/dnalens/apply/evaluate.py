@@ -7,18 +7,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import yaml
 from torch import nn
 
-from dnalens.apply.predict import predict
+from dnalens.apply.predict import default_device, predict
 from dnalens.config import DataConfig, RunConfig, parse_run_config
 from dnalens.data.build import build_data
+from dnalens.data.datasets import make_loader
+from dnalens.data.splice import SpliceDataset, site_scores
 from dnalens.errors import ConfigError, DnalensError, InputFileError
 from dnalens.files import write_atomic
 from dnalens.models.store import load_model, read_model_card
-from dnalens.train.metrics import classification_table
+from dnalens.train.metrics import classification_table, splice_table
 
-__all__ = ["EvaluationResult", "evaluate_run", "load_run_config_of", "write_table"]
+__all__ = ["EvaluationResult", "evaluate_run", "evaluate_splice", "load_run_config_of",
+           "write_table"]
+
+# Splice evaluation lists, besides annotated sites, the bases scored at least this high.
+SITE_LISTING_THRESHOLD = 0.1
 
 
 @dataclass
@@ -27,6 +34,11 @@ class EvaluationResult:
 
     ``labels``/``scores``/``baseline_scores`` have shape (n, n_tasks); scores are
     probabilities. ``table`` has columns task, auroc, auprc, n_pos, n_neg.
+
+    Splice runs (``kind`` 'splice'): one row of ``labels``/``scores`` per labelled base,
+    columns acceptor and donor (``tasks``); ``table`` has columns task, top_k, auprc, auroc,
+    n_pos, n_neg; ``examples`` lists, with their genome position (0-based) and scores, the
+    annotated sites and the bases scored >= 0.1 for either class.
     """
 
     tasks: list[str]
@@ -36,6 +48,7 @@ class EvaluationResult:
     examples: pd.DataFrame
     baseline_scores: np.ndarray | None = None
     baseline_table: pd.DataFrame | None = None
+    kind: str = "windows"
 
 
 def load_run_config_of(run_dir: Path) -> RunConfig:
@@ -69,6 +82,9 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
     split : {'auto', 'train', 'valid', 'test', 'all'}
         'auto' is the test split of the run's own data, and of ``data`` when it
         defines held-out chromosomes or regions; otherwise all of ``data``.
+
+    Splice data (``data.splice``) are scored per base: see :func:`evaluate_splice` and
+    :func:`dnalens.train.metrics.splice_table`.
     """
     run_dir = Path(run_dir)
     card = read_model_card(run_dir)
@@ -76,6 +92,9 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
     config = load_run_config_of(run_dir)
     own = data is None
     data = config.data if own else data
+    if data.splice is not None and data.splice.context is None:
+        data = data.model_copy(update={"splice": data.splice.model_copy(
+            update={"context": card.input_length - data.splice.output_length})})
     if split == "auto":
         has_test = bool(data.split.test_chroms or data.split.test_regions or data.table)
         split = "test" if own or has_test else "all"
@@ -90,6 +109,11 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
         raise ConfigError(f"data windows are {bundle.input_length} bp but the model takes "
                           f"{card.input_length} bp (set data.windows.input_length)")
     columns = _align_tasks(list(card.tasks), bundle.tasks, "data")
+    if bundle.kind == "splice":
+        labels, scores, examples = evaluate_splice(model, dataset, bundle.frames[split_name],
+                                                   batch_size=batch_size, device=device)
+        return EvaluationResult(["acceptor", "donor"], labels, scores,
+                                splice_table(labels, scores), examples, kind="splice")
     labels = dataset.labels.numpy()
 
     def score(m: nn.Module) -> np.ndarray:
@@ -105,6 +129,63 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
         result.baseline_table = classification_table(labels, result.baseline_scores,
                                                      bundle.tasks)
     return result
+
+
+@torch.inference_mode()
+def evaluate_splice(model: nn.Module, dataset: SpliceDataset, blocks: pd.DataFrame, *,
+                    batch_size: int = 32, device: str | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Acceptor/donor labels and probabilities at every labelled base of splice blocks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        (batch, 4, L + context) -> (batch, 3, L) logits (neither, acceptor, donor).
+    dataset : SpliceDataset
+    blocks : DataFrame of the dataset's blocks (chrom, start, end, strand, name)
+
+    Returns
+    -------
+    labels : np.ndarray, shape (m, 2), uint8
+    scores : np.ndarray, shape (m, 2), float32
+        softmax probabilities of acceptor and donor.
+    sites : DataFrame
+        chrom, pos, strand, name, acceptor, donor, acceptor_score, donor_score for the
+        annotated sites and the bases scored >= ``SITE_LISTING_THRESHOLD``.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    model = model.to(device).eval()
+    labels, scores, listed = [], [], []
+    first = 0
+    for x, y in make_loader(dataset, batch_size=batch_size, shuffle=False):
+        probabilities = torch.softmax(model(x.to(device)).float(), dim=1).cpu().numpy()
+        y_true, y_score = site_scores(probabilities, y.numpy())
+        labels.append(y_true)
+        scores.append(y_score)
+        listed.append(_listed_sites(blocks.iloc[first : first + len(y)], y.numpy(),
+                                    y_true, y_score))
+        first += len(y)
+    if not labels:
+        raise DnalensError("no splice blocks to evaluate")
+    return np.concatenate(labels), np.concatenate(scores), pd.concat(listed, ignore_index=True)
+
+
+def _listed_sites(blocks: pd.DataFrame, y: np.ndarray, y_true: np.ndarray,
+                  y_score: np.ndarray) -> pd.DataFrame:
+    """Rows of :func:`evaluate_splice`'s ``sites`` for one batch (bases in site_scores order)."""
+    block, offset = np.nonzero(y >= 0)
+    start = blocks["start"].to_numpy(np.int64)[block]
+    end = blocks["end"].to_numpy(np.int64)[block]
+    minus = blocks["strand"].to_numpy()[block] == "-"
+    keep = (y_true.any(axis=1)) | (y_score.max(axis=1) >= SITE_LISTING_THRESHOLD)
+    return pd.DataFrame({
+        "chrom": blocks["chrom"].to_numpy()[block][keep],
+        "pos": np.where(minus, end - 1 - offset, start + offset)[keep],
+        "strand": blocks["strand"].to_numpy()[block][keep],
+        "name": blocks["name"].to_numpy()[block][keep],
+        "acceptor": y_true[keep, 0], "donor": y_true[keep, 1],
+        "acceptor_score": y_score[keep, 0], "donor_score": y_score[keep, 1],
+    })
 
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:

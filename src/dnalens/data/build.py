@@ -11,9 +11,11 @@ import pandas as pd
 from dnalens.config import DataConfig, TargetConfig
 from dnalens.data import windows as win
 from dnalens.data.datasets import GenomeWindowDataset, SequenceDataset
+from dnalens.data.splice import SPLICE_CLASSES, SpliceDataset, splice_blocks, transcripts_on_genome
 from dnalens.data.tables import random_split, read_fasta_table, read_sequence_table, table_codes
 from dnalens.data.targets import peak_labels
 from dnalens.errors import ConfigError, DnalensError
+from dnalens.io.annotation import read_annotation
 from dnalens.io.genome import Genome
 from dnalens.io.intervals import read_bed
 
@@ -27,17 +29,26 @@ class DataBundle:
     """Datasets of the three splits plus what a model needs to know about them.
 
     ``frames`` holds, per split, the examples as a DataFrame (chrom/start/end or
-    id) with one column per task, for predictions tables.
+    id) with one column per task, for predictions tables. ``kind`` is 'splice' for
+    per-base splice labels (:mod:`dnalens.data.splice`; tasks are the 3 classes).
     """
 
     tasks: list[str]
     input_length: int
-    datasets: dict[str, GenomeWindowDataset | SequenceDataset]
+    datasets: dict[str, GenomeWindowDataset | SequenceDataset | SpliceDataset]
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     genome: Genome | None = None
+    kind: str = "windows"
 
     def summary(self) -> str:
         parts = []
+        if self.kind == "splice":
+            for split in SPLITS:
+                counts = self.datasets[split].counts()
+                parts.append(f"{split} {len(self.datasets[split]):,} blocks ({counts['bases']:,} "
+                             f"bases, {counts['acceptors']:,} acceptors, {counts['donors']:,} "
+                             "donors)")
+            return f"splice sites, input {self.input_length} bp; " + ", ".join(parts)
         for split in SPLITS:
             labels = self.datasets[split].labels.numpy()
             parts.append(f"{split} {labels.shape[0]:,} ({int(labels.sum()):,} positive labels)")
@@ -85,6 +96,8 @@ def build_data(config: DataConfig, *, seed: int = 0, splits: tuple[str, ...] = S
     """
     if config.table is not None:
         return _build_table(config, seed, all_as_test)
+    if config.splice is not None:
+        return _build_splice(config, splits, all_as_test)
     return _build_genome(config, seed, splits, all_as_test)
 
 
@@ -114,8 +127,34 @@ def _build_table(config: DataConfig, seed: int, all_as_test: bool) -> DataBundle
     return DataBundle(tasks, codes.shape[1], datasets, frames)
 
 
+def _build_splice(config: DataConfig, splits: tuple[str, ...], all_as_test: bool) -> DataBundle:
+    splice = config.splice
+    if splice.context is None:
+        raise ConfigError("data.splice.context is not set: give the model's context (e.g. 80, "
+                          "400, 2000, 10000)")
+    genome = Genome(config.genome)
+    chroms = splice.chroms
+    for chrom in chroms or []:
+        genome.check_chrom(chrom)
+    transcripts = transcripts_on_genome(read_annotation(splice.annotation), genome,
+                                        chroms=chroms, rename=config.rename_contigs,
+                                        chrom_map=config.chrom_map)
+    blocks, labels = splice_blocks(transcripts, splice.output_length)
+    input_length = splice.output_length + splice.context
+    split = _split_labels(blocks, config, genome, all_as_test, input_length).to_numpy()
+    datasets, frames = {}, {}
+    for name in SPLITS:
+        rows = np.flatnonzero(split == name) if name in splits else np.zeros(0, np.int64)
+        frame = blocks.iloc[rows].reset_index(drop=True)
+        datasets[name] = SpliceDataset(genome, frame, labels[rows], splice.context)
+        frames[name] = frame
+    if all_as_test and len(datasets["test"]) == 0:
+        raise DnalensError(f"{splice.annotation}: no transcript blocks to evaluate")
+    return DataBundle(list(SPLICE_CLASSES), input_length, datasets, frames, genome, "splice")
+
+
 def _split_labels(bins: pd.DataFrame, config: DataConfig, genome: Genome,
-                  all_as_test: bool) -> pd.Series:
+                  all_as_test: bool, input_length: int | None = None) -> pd.Series:
     split_cfg = config.split
     if all_as_test:
         return pd.Series("test", index=bins.index)
@@ -127,7 +166,7 @@ def _split_labels(bins: pd.DataFrame, config: DataConfig, genome: Genome,
                               ("test", split_cfg.test_regions))
         }
         return win.assign_split_by_regions(bins, regions["valid"], regions["test"],
-                                           config.windows.input_length)
+                                           input_length or config.windows.input_length)
     for chrom in [*split_cfg.valid_chroms, *split_cfg.test_chroms]:
         genome.check_chrom(chrom)
     return win.assign_split_by_chroms(bins, split_cfg.valid_chroms, split_cfg.test_chroms)

@@ -14,8 +14,9 @@ __all__ = ["comparison_table", "write_evaluation"]
 
 
 def comparison_table(result: EvaluationResult) -> pd.DataFrame:
-    """Model and k-mer baseline side by side: task, auroc, auprc, kmer_auroc, kmer_auprc."""
-    table = result.table[["task", "auroc", "auprc", "n_pos", "n_neg"]].copy()
+    """Model and k-mer baseline side by side: task, auroc, auprc, kmer_auroc, kmer_auprc
+    (splice runs: task, top_k, auprc, auroc, n_pos, n_neg)."""
+    table = result.table.copy()
     if result.baseline_table is not None:
         table["kmer_auroc"] = result.baseline_table["auroc"].to_numpy()
         table["kmer_auprc"] = result.baseline_table["auprc"].to_numpy()
@@ -27,7 +28,9 @@ def write_evaluation(run_dir: str | Path, data: DataConfig | None = None, *,
                      device: str | None = None) -> tuple[EvaluationResult, list[Path]]:
     """Evaluate a run and write ``evaluation.tsv`` (task, auroc, auprc, n_pos, n_neg),
     ``evaluation_baseline.tsv``, ``predictions.tsv``, ``roc.png``, ``pr.png`` and
-    ``training.png``.
+    ``training.png``. Splice runs write per-class top-k accuracy and average precision
+    (task, top_k, auprc, auroc, n_pos, n_neg), and ``predictions.tsv`` lists annotated and
+    predicted sites (see :func:`dnalens.apply.evaluate.evaluate_splice`).
 
     Parameters
     ----------
@@ -43,8 +46,9 @@ def write_evaluation(run_dir: str | Path, data: DataConfig | None = None, *,
     if result.baseline_table is not None:
         written.append(write_table(result.baseline_table, out_dir / "evaluation_baseline.tsv"))
     predictions = result.examples.copy()
-    for j, task in enumerate(result.tasks):
-        predictions[f"{task}_score"] = result.scores[:, j]
+    if result.kind != "splice":
+        for j, task in enumerate(result.tasks):
+            predictions[f"{task}_score"] = result.scores[:, j]
     written.append(write_table(predictions, out_dir / "predictions.tsv"))
     written += plot_roc_pr(result.labels, result.scores, result.tasks, out_dir,
                            baseline=result.baseline_scores)

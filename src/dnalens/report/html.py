@@ -89,7 +89,8 @@ def _evaluation(run: RunView) -> tuple[Section, pd.DataFrame | None]:
         section.note = ("No evaluation.tsv in the run folder; run `dnalens evaluate RUN` "
                         "first.")
         return section, None
-    shown = table[[c for c in ("task", "auroc", "auprc", "n_pos", "n_neg") if c in table]].copy()
+    shown = table[[c for c in ("task", "top_k", "auroc", "auprc", "n_pos", "n_neg")
+                   if c in table]].copy()
     baseline = read_tsv(run.dir / "evaluation_baseline.tsv")
     if baseline is not None and "task" in baseline:
         base = baseline.set_index("task")

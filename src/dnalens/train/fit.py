@@ -22,6 +22,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
@@ -36,7 +37,7 @@ from dnalens.models.store import save_model
 from dnalens.train.baseline import fit_kmer_baseline
 from dnalens.train.task import SequenceTask
 
-__all__ = ["RunResult", "positive_weights", "quiet_lightning", "train_run"]
+__all__ = ["RunResult", "model_params", "positive_weights", "quiet_lightning", "train_run"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,24 @@ def positive_weights(labels: np.ndarray, setting: str | list[float]) -> list[flo
         return list(setting)
     positives = labels.sum(axis=0)
     return [float((labels.shape[0] - p) / max(p, 1.0)) for p in positives]
+
+
+def model_params(config: RunConfig, bundle: DataBundle) -> dict:
+    """Model parameters: the config's, plus the input shape the data implies.
+
+    Window data give ``input_length`` and ``n_tasks``; splice data give ``context``,
+    ``output_length`` and ``n_tasks`` = 3, and a model parameter that disagrees is an error.
+    """
+    params = dict(config.model.params)
+    splice = config.data.splice
+    implied = ({"input_length": bundle.input_length} if bundle.kind != "splice" else
+               {"context": splice.context, "output_length": splice.output_length})
+    implied["n_tasks"] = len(bundle.tasks)
+    for key, value in implied.items():
+        if params.setdefault(key, value) != value:
+            raise ConfigError(f"model.params.{key} ({params[key]}) differs from what the data "
+                              f"give ({value}); remove it from model.params")
+    return params
 
 
 def _monitor_mode(monitor: str) -> str:
@@ -108,12 +127,14 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
                 resume: bool) -> torch.nn.Module:
     train = config.train
     L.seed_everything(seed, workers=True, verbose=False)
-    model = build_model(config.model.name, input_length=bundle.input_length,
-                        n_tasks=len(bundle.tasks), **config.model.params)
-    train_labels = bundle.datasets["train"].labels.numpy()
+    model = build_model(config.model.name, **model_params(config, bundle))
+    if bundle.kind == "splice" and train.pos_weight != "none":
+        raise ConfigError("train.pos_weight applies to the 'bce' loss only; splice data uses "
+                          "the 'categorical' loss")
+    weights = (None if bundle.kind == "splice" else
+               positive_weights(bundle.datasets["train"].labels.numpy(), train.pos_weight))
     task = SequenceTask(model, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
-                        momentum=train.momentum, l2=train.l2, l1=train.l1,
-                        pos_weight=positive_weights(train_labels, train.pos_weight))
+                        momentum=train.momentum, l2=train.l2, l1=train.l1, pos_weight=weights)
     has_valid = len(bundle.datasets["valid"]) > 0
     loaders = {
         split: make_loader(bundle.datasets[split], batch_size=train.batch_size,
@@ -151,6 +172,19 @@ def _merge_metrics(member_dir: Path, previous: pd.DataFrame) -> None:
     write_atomic(path, lambda tmp: merged.to_csv(tmp, index=False))
 
 
+def _same_config(saved: str, given: str) -> bool:
+    """Whether two dumped configs say the same, ignoring keys set to null: options added in
+    a later dnalens version (dumped as null when unused) must not block resuming."""
+    def drop_nulls(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [drop_nulls(v) for v in value]
+        return value
+
+    return drop_nulls(yaml.safe_load(saved)) == drop_nulls(yaml.safe_load(given))
+
+
 def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
     run_dir = config.run_dir
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
@@ -161,7 +195,7 @@ def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     text = dump_config(config)
     saved = run_dir / "config.yaml"
-    if resume and saved.exists() and saved.read_text() != text:
+    if resume and saved.exists() and not _same_config(saved.read_text(), text):
         raise ConfigError(f"{saved}: differs from the config given; resume with the same config")
     write_text_atomic(saved, text)
     return run_dir
@@ -196,8 +230,8 @@ def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = Fals
         members.append(_fit_member(config, bundle, member_dir, config.seed + k, resume))
         if n > 1:
             save_model(members[-1], member_dir, tasks=bundle.tasks, extra={"seed": config.seed + k})
-    model = members[0] if n == 1 else Ensemble.from_models(
-        members, average="probability" if config.train.loss == "bce" else "output")
+    average = {"bce": "probability", "categorical": "softmax"}.get(config.train.loss, "output")
+    model = members[0] if n == 1 else Ensemble.from_models(members, average=average)
     save_model(model, run_dir, tasks=bundle.tasks,
                extra={"run": config.name, "seed": config.seed, "loss": config.train.loss})
     if config.train.baseline == "kmer" and config.train.loss == "bce":

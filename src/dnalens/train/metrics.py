@@ -11,7 +11,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dnalens.errors import DnalensError
 
-__all__ = ["auprc", "auroc", "classification_table", "pearson", "spearman", "top_k_accuracy"]
+__all__ = ["auprc", "auroc", "classification_table", "pearson", "spearman", "splice_table",
+           "top_k_accuracy"]
 
 
 def _check(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,3 +95,39 @@ def top_k_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
         return float("nan")
     top = np.argpartition(-y_score, k - 1)[:k]
     return float(y_true[top].mean())
+
+
+def splice_table(y_true: np.ndarray, y_score: np.ndarray,
+                 classes: Sequence[str] = ("acceptor", "donor")) -> pd.DataFrame:
+    """Per-class splice-site metrics over every labelled base, SpliceAI style.
+
+    ``top_k`` is SpliceAI's top-k accuracy: with k the number of true sites of the class,
+    the fraction of the k highest-scoring bases that are true sites. ``auprc`` is average
+    precision; ``auroc`` is given for comparison (it is near 1 for any useful model, as
+    almost every base is 'neither').
+
+    Parameters
+    ----------
+    y_true : np.ndarray, shape (n_bases, n_classes)
+        1 where the base is a site of the class.
+    y_score : np.ndarray, shape (n_bases, n_classes)
+        The model's probability of the class.
+    classes : names, default acceptor and donor
+
+    Returns
+    -------
+    DataFrame with columns task, top_k, auprc, auroc, n_pos, n_neg; a final 'mean' row.
+    """
+    y_true, y_score = _check(y_true, y_score)
+    rows = []
+    for j, name in enumerate(classes):
+        positives = int(y_true[:, j].sum())
+        rows.append({"task": name, "top_k": top_k_accuracy(y_true[:, j], y_score[:, j]),
+                     "auprc": auprc(y_true[:, j], y_score[:, j]),
+                     "auroc": auroc(y_true[:, j], y_score[:, j]),
+                     "n_pos": positives, "n_neg": int(y_true.shape[0] - positives)})
+    table = pd.DataFrame(rows, columns=["task", "top_k", "auprc", "auroc", "n_pos", "n_neg"])
+    sites = int(table["n_pos"].sum())
+    mean = {"task": "mean", **{c: table[c].mean() for c in ("top_k", "auprc", "auroc")},
+            "n_pos": sites, "n_neg": int(y_true.shape[0] - sites)}
+    return pd.concat([table, pd.DataFrame([mean])], ignore_index=True)

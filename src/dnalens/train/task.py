@@ -10,18 +10,21 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from dnalens.data.splice import IGNORE, site_scores
 from dnalens.errors import ConfigError, TrainingError
-from dnalens.train.metrics import auprc, auroc
+from dnalens.train.metrics import auprc, auroc, top_k_accuracy
 
 __all__ = ["SequenceTask", "make_loss"]
 
 
 def make_loss(name: str, pos_weight: Tensor | None = None) -> nn.Module:
-    """Loss on model outputs (logits for 'bce', log-rates for 'poisson').
+    """Loss on model outputs (logits for 'bce' and 'categorical', log-rates for 'poisson').
 
     Parameters
     ----------
-    name : {'bce', 'mse', 'poisson'}
+    name : {'bce', 'mse', 'poisson', 'categorical'}
+        'categorical' is per-base cross-entropy over classes: outputs (batch, classes, L)
+        logits, labels (batch, L) int64 class indices, -1 ignored (SpliceAI's loss).
     pos_weight : Tensor, shape (n_tasks,), optional
         Weight of positives per task (BCE only), e.g. n_neg / n_pos.
     """
@@ -33,7 +36,9 @@ def make_loss(name: str, pos_weight: Tensor | None = None) -> nn.Module:
         return nn.MSELoss()
     if name == "poisson":
         return nn.PoissonNLLLoss(log_input=True, full=False)
-    raise ConfigError(f"unknown loss '{name}'; choose bce, mse or poisson")
+    if name == "categorical":
+        return nn.CrossEntropyLoss(ignore_index=IGNORE)
+    raise ConfigError(f"unknown loss '{name}'; choose bce, mse, poisson or categorical")
 
 
 def _penalised(parameters: list[tuple[str, nn.Parameter]]) -> list[nn.Parameter]:
@@ -42,12 +47,13 @@ def _penalised(parameters: list[tuple[str, nn.Parameter]]) -> list[nn.Parameter]
 
 
 class SequenceTask(L.LightningModule):
-    """Train a (batch, 4, L) -> (batch, n_tasks) model.
+    """Train a (batch, 4, L) -> (batch, n_tasks) model, or, with loss 'categorical', a
+    (batch, 4, L + context) -> (batch, 3, L) splice-site model.
 
     Parameters
     ----------
     model : nn.Module
-    loss : {'bce', 'mse', 'poisson'}
+    loss : {'bce', 'mse', 'poisson', 'categorical'}
     optimizer : {'adam', 'adamw', 'sgd'}
     lr, momentum : float
     l2 : float
@@ -96,6 +102,13 @@ class SequenceTask(L.LightningModule):
         loss, out = self._loss(batch)
         self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True,
                  batch_size=batch[0].shape[0], sync_dist=True)
+        if self.hparams.loss == "categorical":
+            # Keep only P(acceptor), P(donor) at labelled bases: (m, 2) per batch.
+            probabilities = torch.softmax(out.detach().float(), dim=1).cpu().numpy()
+            y_true, y_score = site_scores(probabilities, batch[1].detach().cpu().numpy())
+            self._val_outputs.append(torch.from_numpy(y_score))
+            self._val_labels.append(torch.from_numpy(y_true))
+            return
         self._val_outputs.append(out.detach().float().cpu())
         self._val_labels.append(batch[1].detach().cpu())
 
@@ -106,6 +119,13 @@ class SequenceTask(L.LightningModule):
         labels = torch.cat(self._val_labels).numpy()
         self._val_outputs.clear()
         self._val_labels.clear()
+        if self.hparams.loss == "categorical":
+            # Acceptor and donor: SpliceAI's top-k accuracy and average precision.
+            topk = [top_k_accuracy(labels[:, j], scores[:, j]) for j in range(2)]
+            self.log("val_topk", _nanmean(topk), prog_bar=True)
+            self.log("val_auprc", _nanmean([auprc(labels[:, j], scores[:, j])
+                                            for j in range(2)]), prog_bar=True)
+            return
         if self.hparams.loss != "bce":
             return
         # Mean over tasks that have both classes in the validation set.
