@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create benchmarks/.venv-grelu: a separate virtual environment holding gReLU 1.1.0, the peer
-# of bench_variants.py. It cannot share the repository's .venv: gReLU pins captum==0.5.0
+# of bench_variants.py, and benchmarks/.venv-spliceai (the original spliceai, the peer of
+# bench_splice.py; see the end of this file). It cannot share the repository's .venv: gReLU pins captum==0.5.0
 # (dnalens needs captum>=0.7) and pulls wandb, genomepy, enformer-pytorch, pyBigWig, ledidi,
 # pygenomeviz<=0.4.4 and more, which would move packages under dnalens.
 #
@@ -37,3 +38,28 @@ for name in ("grelu", "torch", "pytorch-lightning", "captum"):
     print(f"{name} {md.version(name)}")
 PY
 echo "gReLU environment ready: $venv" >&2
+
+# benchmarks/.venv-spliceai: the original SpliceAI command (spliceai 1.3.1, Illumina), the
+# peer of bench_splice.py. spliceai 1.3.1 needs TensorFlow and Keras 2 (its .h5 models do not
+# load in Keras 3), numpy < 2.3 (its one_hot_encode calls np.fromstring in binary mode, gone
+# in numpy 2.3) and pkg_resources (setuptools < 81). Working set (about 1.2 GB):
+# tensorflow-cpu 2.21.0 (pulls tensorflow 2.21.0 too), tf-keras 2.21.0, numpy 2.2.6, with
+# pysam and pyfaidx from spliceai's own requirements. benchmarks/peers/spliceai_cli.py
+# routes `keras` to tf_keras (TF_USE_LEGACY_KERAS=1) and runs spliceai's own main().
+# SKIP_SPLICEAI=1 skips this part.
+if [ -z "${SKIP_SPLICEAI:-}" ]; then
+    venv="$here/.venv-spliceai"
+    if [ ! -x "$venv/bin/python" ]; then
+        "$python" -m venv "$venv"
+    fi
+    "$venv/bin/python" -m pip install --quiet "spliceai==1.3.1" "tensorflow-cpu==2.21.0" \
+        "tf-keras==2.21.0" "numpy<2.3" "setuptools<81"
+    "$venv/bin/python" "$here/peers/spliceai_cli.py" --help > /dev/null
+    "$venv/bin/python" - <<'PY'
+import importlib.metadata as md
+
+for name in ("spliceai", "tensorflow-cpu", "tf-keras", "numpy"):
+    print(f"{name} {md.version(name)}")
+PY
+    echo "spliceai environment ready: $venv" >&2
+fi

@@ -18,7 +18,9 @@ ALT are both longer than one base are written as ``ALT|GENE|.|.|.|.|.|.|.|.``.
 
 Unlike the original, windows of many variants (indels included: windows are padded on the
 right, which a fully convolutional model with valid convolutions never sees in the outputs
-kept) run through the model as one batch.
+kept) run through the model as one batch, and for SpliceAI models (or their softmax
+ensembles) each alt window is computed incrementally on its ref window: per layer only the
+positions the allele reaches (:mod:`dnalens.apply.splice_fast`).
 """
 
 from __future__ import annotations
@@ -147,19 +149,54 @@ def record_jobs(index: int, record: pysam.VariantRecord, chrom: str | None, geno
 def predict_tracks(model: nn.Module, seqs: list[str], strands: list[str], context: int,
              device: torch.device) -> list[np.ndarray]:
     """P(neither, acceptor, donor) per output position, in genome orientation: one
-    (len - context, 3) float32 array per sequence."""
+    (len - context, 3) float32 array per sequence.
+
+    For a SpliceAI model or a softmax-averaged ensemble of them, windows that differ from an
+    earlier one only locally (a variant's alt window after its ref window) reuse that
+    window's activations and compute only what the change reaches
+    (:mod:`dnalens.apply.splice_fast`); identical windows run once.
+    """
     oriented = [s if strand == "+" else s.translate(_COMPLEMENT)[::-1]
                 for s, strand in zip(seqs, strands, strict=True)]
+    members = _spliceai_members(model, context)
+    if members is not None:
+        from dnalens.apply.splice_fast import predict_oriented
+
+        tracks = [p.T.astype(np.float32)
+                  for p in predict_oriented(members, oriented, context, device)]
+    else:
+        tracks = _predict_whole(model, oriented, context, device)
+    return [t if strand == "+" else t[::-1] for t, strand in zip(tracks, strands, strict=True)]
+
+
+def _predict_whole(model: nn.Module, oriented: list[str], context: int,
+                   device: torch.device) -> list[np.ndarray]:
+    """Every window through the whole model, as one batch: (len - context, 3) each, model
+    orientation."""
     longest = max(len(s) for s in oriented)
     # Right padding: output j sees inputs j .. j + context only, so it never reaches outputs
     # that are kept.
     x = one_hot([s + "N" * (longest - len(s)) for s in oriented]).to(device)
     probs = torch.softmax(model(x).float(), dim=1).cpu().numpy()  # (n, 3, longest - context)
-    out = []
-    for row, s, strand in zip(probs, oriented, strands, strict=True):
-        track = row[:, : len(s) - context].T
-        out.append(track if strand == "+" else track[::-1])
-    return out
+    return [row[:, : len(s) - context].T for row, s in zip(probs, oriented, strict=True)]
+
+
+def _spliceai_members(model: nn.Module, context: int) -> list[nn.Module] | None:
+    """The SpliceAI models whose mean probability ``model`` gives (itself, or the members
+    of an ``average="softmax"`` ensemble), in eval mode; None for any other model."""
+    from dnalens.models.ensemble import Ensemble
+    from dnalens.models.spliceai import SpliceAI
+
+    if isinstance(model, SpliceAI):
+        members = [model]
+    elif isinstance(model, Ensemble) and model.config.average == "softmax":
+        members = list(model.members)
+    else:
+        return None
+    if model.training or not all(isinstance(m, SpliceAI) and m.context == context
+                                 for m in members):
+        return None
+    return members
 
 
 def aligned_alt(y_alt: np.ndarray, ref_len: int, alt_len: int, centre: int) -> np.ndarray:
