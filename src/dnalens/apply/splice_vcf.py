@@ -21,6 +21,7 @@ from dnalens.apply.splicing import (
 )
 from dnalens.errors import InputFileError
 from dnalens.io.annotation import GeneTable
+from dnalens.io.contigs import genome_name
 from dnalens.io.genome import Genome
 
 __all__ = ["INFO_DESCRIPTION", "TSV_COLUMNS", "SpliceScores", "score_splice_variants",
@@ -165,17 +166,8 @@ def score_splice_variants(
     return summary
 
 
-def _chrom_name(name: str, genome: Genome) -> str | None:
-    """The genome's name for a VCF chromosome (``chr`` added or dropped, as SpliceAI does)."""
-    from dnalens.io.contigs import _alternative_names
-
-    if name in genome.chrom_sizes:
-        return name
-    return next((a for a in _alternative_names(name) if a in genome.chrom_sizes), None)
-
-
 def _chrom_names(source: pysam.VariantFile, genome: Genome) -> dict[str, str | None]:
-    return {name: _chrom_name(name, genome) for name in list(source.header.contigs)}
+    return {name: genome_name(name, genome) for name in list(source.header.contigs)}
 
 
 def _score_batch(batch: list[pysam.VariantRecord], names: dict[str, str | None],
@@ -188,7 +180,7 @@ def _score_batch(batch: list[pysam.VariantRecord], names: dict[str, str | None],
         summary.records += 1
         where = f"{source}: {record.chrom}:{record.pos} {record.id or '.'}"
         if record.chrom not in names:
-            names[record.chrom] = _chrom_name(record.chrom, genome)
+            names[record.chrom] = genome_name(record.chrom, genome)
         chrom = names[record.chrom]
         if chrom is None:
             summary.skip("unknown_chromosome", f"{where}: {record.chrom} is not in the genome")

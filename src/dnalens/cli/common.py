@@ -13,15 +13,14 @@ from dnalens.io.genome import Genome
 
 def run_genome(run: Path, genome: Path | None) -> Genome:
     """The genome given on the command line, else the one the run was trained on."""
-    from dnalens.apply.evaluate import load_run_config_of
+    from dnalens.report.run_view import RunView
 
-    if genome is None:
-        if not (run / "config.yaml").exists():
-            raise ConfigError(f"{run}: no config.yaml to find the genome; pass --genome")
-        genome = load_run_config_of(run).data.genome
-        if genome is None:
-            raise ConfigError(f"{run}: the run was trained on a sequence table; pass --genome")
-    return Genome(genome)
+    if genome is not None:
+        return Genome(genome)
+    try:
+        return RunView(run).genome
+    except ConfigError as err:
+        raise ConfigError(f"{err}; pass --genome") from None
 
 
 def bed_windows(bed: Path, genome: Genome, input_length: int) -> tuple[Tensor, list[str]]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalens.errors import InputFileError
+from dnalens.io.contigs import bare_name
 
 __all__ = ["GeneTable", "Transcript", "read_annotation", "read_gene_table", "read_gtf",
            "spliceai_gene_table"]
@@ -70,7 +71,7 @@ class GeneTable:
         self.source = source
         self._by_chrom: dict[str, tuple[np.ndarray, np.ndarray, list[int]]] = {}
         for i, t in enumerate(transcripts):
-            self._by_chrom.setdefault(_bare(t.chrom), ([], [], []))[2].append(i)
+            self._by_chrom.setdefault(bare_name(t.chrom), ([], [], []))[2].append(i)
         for chrom, (_, _, index) in list(self._by_chrom.items()):
             starts = np.array([transcripts[i].tx_start for i in index], dtype=np.int64)
             ends = np.array([transcripts[i].tx_end for i in index], dtype=np.int64)
@@ -85,17 +86,12 @@ class GeneTable:
     def at(self, chrom: str, pos0: int) -> list[Transcript]:
         """Transcripts on ``chrom`` (``chr1`` and ``1`` are the same) containing ``pos0``,
         in table order."""
-        found = self._by_chrom.get(_bare(chrom))
+        found = self._by_chrom.get(bare_name(chrom))
         if found is None:
             return []
         starts, ends, index = found
         hits = np.flatnonzero((starts <= pos0) & (pos0 < ends))
         return [self.transcripts[index[k]] for k in hits]
-
-
-def _bare(chrom: str) -> str:
-    """Chromosome name without a ``chr`` prefix (as SpliceAI's normalise_chrom compares)."""
-    return chrom[3:] if chrom.startswith("chr") else chrom
 
 
 def _int_list(text: str, where: str, column: str) -> np.ndarray:

@@ -64,6 +64,19 @@ def _bare(chrom: str) -> str:
     return "M" if name == "MT" else name
 
 
+def bare_name(chrom: str) -> str:
+    """A chromosome name without its style: ``chr1`` and ``1`` give ``1``, ``chrM`` and
+    ``MT`` give ``M``; for comparing names across UCSC and Ensembl files."""
+    return _bare(chrom)
+
+
+def genome_name(chrom: str, genome: Genome) -> str | None:
+    """The genome's name for ``chrom`` (itself, or its other style), or None if it has none."""
+    if chrom in genome.chrom_sizes:
+        return chrom
+    return next((a for a in _alternative_names(chrom) if a in genome.chrom_sizes), None)
+
+
 def _list_names(names: Iterable[str], limit: int = 6) -> str:
     names = list(names)
     shown = ", ".join(f"'{n}'" for n in names[:limit])
@@ -127,7 +140,7 @@ def match_contigs(
         if target in genome.chrom_sizes:
             mapping[name] = target
             continue
-        alt = next((a for a in _alternative_names(target) if a in genome.chrom_sizes), None)
+        alt = genome_name(target, genome)
         if alt is None or not rename:
             raise ContigError(describe_missing_contig(name, genome, source))
         mapping[name] = renamed[name] = alt

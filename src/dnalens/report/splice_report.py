@@ -42,7 +42,7 @@ def write_splice_report(table: pd.DataFrame, model: nn.Module, genome: Genome,
     Path
     """
     from dnalens.apply.splicing import splice_tracks
-    from dnalens.io.contigs import _alternative_names
+    from dnalens.io.contigs import genome_name
     from dnalens.plot.splicing import plot_splice_tracks
 
     out = Path(out)
@@ -62,10 +62,9 @@ def write_splice_report(table: pd.DataFrame, model: nn.Module, genome: Genome,
     with tempfile.TemporaryDirectory(prefix="dnalens-splice-") as tmp_name:
         for k, (_, row) in enumerate(ranked.head(views).iterrows()):
             gene = by_name.get(row["gene"])
-            if gene is None:
+            chrom = genome_name(str(row["chrom"]), genome)
+            if gene is None or chrom is None:
                 continue
-            chrom = row["chrom"] if row["chrom"] in genome.chrom_sizes else next(
-                a for a in _alternative_names(str(row["chrom"])) if a in genome.chrom_sizes)
             start, ref, alt = splice_tracks(model, genome, gene, chrom, int(row["pos"]) - 1,
                                             str(row["ref"]), str(row["alt"]), flank=flank)
             kind = _NAMES[max(_DS, key=lambda c: abs(row[c]))]
