@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from dnalens.io.annotation import GeneTable
 from dnalens.io.contigs import genome_name
 from dnalens.io.genome import Genome
 
-__all__ = ["INFO_DESCRIPTION", "TSV_COLUMNS", "SpliceScores", "score_splice_variants",
-           "splice_scores"]
+__all__ = ["INFO_DESCRIPTION", "TSV_COLUMNS", "SpliceScores", "check_splice_inputs",
+           "score_splice_variants", "splice_scores", "write_splice_outputs"]
 
 INFO_DESCRIPTION = (
     "SpliceAIv1.3.1 variant annotation. These include delta scores (DS) and delta positions "
@@ -35,6 +35,8 @@ INFO_DESCRIPTION = (
 TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "ds_ag", "ds_al", "ds_dg",
                "ds_dl", "masked_ds_ag", "masked_ds_al", "masked_ds_dg", "masked_ds_dl",
                "dp_ag", "dp_al", "dp_dg", "dp_dl"]
+
+
 def _records(vcf: pysam.VariantFile, size: int) -> Iterator[list[pysam.VariantRecord]]:
     batch = []
     for record in vcf:
@@ -123,35 +125,73 @@ def score_splice_variants(
     SpliceSummary
     """
     from dnalens.apply.predict import default_device
-    from dnalens.files import write_atomic
 
     vcf, out_vcf = Path(vcf), Path(out_vcf)
+    check_splice_inputs(vcf, distance)
+    device = torch.device(device) if device is not None else default_device()
+    summary = SpliceSummary(out_vcf)
+
+    def scored(source: pysam.VariantFile) -> Iterator[SpliceScores]:
+        return splice_scores(model, genome, genes, source, distance=distance,
+                             batch_size=batch_size, device=device, summary=summary,
+                             where=str(vcf))
+
+    write_splice_outputs(vcf, out_vcf, scored, mask=mask, out_tsv=out_tsv)
+    return summary
+
+
+def check_splice_inputs(vcf: Path, distance: int) -> None:
+    """Fail early, before any model work, on a missing VCF or a negative distance."""
     if not vcf.exists():
         raise InputFileError(f"{vcf}: no such VCF file")
     if distance < 0:
         raise InputFileError(f"splice score: distance must be >= 0; got {distance}")
-    device = torch.device(device) if device is not None else default_device()
-    summary = SpliceSummary(out_vcf)
+
+
+def write_splice_outputs(vcf: Path, out_vcf: Path,
+                         scored: Callable[[pysam.VariantFile], Iterator[SpliceScores]], *,
+                         mask: bool = False, out_tsv: str | Path | None = None) -> int:
+    """Copy ``vcf`` to ``out_vcf`` (atomically) with the scores ``scored`` yields per record.
+
+    Parameters
+    ----------
+    vcf, out_vcf : Path
+    scored : callable
+        Given the open input VCF (its header already holding INFO/SpliceAI), yields one
+        :class:`SpliceScores` per record, in file order.
+    mask : bool
+        Write the masked entries (SpliceAI's ``-M 1``).
+    out_tsv : path, optional
+        Also the TSV of every (allele, transcript) score.
+
+    Returns
+    -------
+    int
+        Records written.
+    """
+    from dnalens.files import write_atomic
+
     rows: list[list[object]] = []
+    written = 0
 
     def write(tmp: Path) -> None:
+        nonlocal written
         with pysam.VariantFile(str(vcf)) as source:
             if "SpliceAI" not in source.header.info:
                 source.header.add_line(f'##INFO=<ID=SpliceAI,Number=.,Type=String,'
                                        f'Description="{INFO_DESCRIPTION}">')
             mode = "wz" if out_vcf.name.endswith(".gz") else "w"
             with pysam.VariantFile(str(tmp), mode, header=source.header) as sink:
-                for scored in splice_scores(model, genome, genes, source, distance=distance,
-                                            batch_size=batch_size, device=device,
-                                            summary=summary, where=str(vcf)):
-                    entries = scored.masked if mask else scored.entries
+                for result in scored(source):
+                    entries = result.masked if mask else result.entries
                     if entries:
-                        scored.record.info["SpliceAI"] = entries
+                        result.record.info["SpliceAI"] = entries
                     # Reading a symbolic allele can add header lines (htslib defines <DEL> and
                     # END on the fly); map the record onto the output header.
-                    scored.record.translate(sink.header)
-                    sink.write(scored.record)
-                    rows.extend(scored.rows)
+                    result.record.translate(sink.header)
+                    sink.write(result.record)
+                    rows.extend(result.rows)
+                    written += 1
 
     try:
         write_atomic(out_vcf, write)
@@ -163,7 +203,7 @@ def score_splice_variants(
         from dnalens.apply.evaluate import write_table
 
         write_table(pd.DataFrame(rows, columns=TSV_COLUMNS), Path(out_tsv))
-    return summary
+    return written
 
 
 def _chrom_names(source: pysam.VariantFile, genome: Genome) -> dict[str, str | None]:

@@ -74,6 +74,11 @@ def score(
     batch_size: Annotated[int, typer.Option(help="VCF records predicted together.", min=1)
                           ] = 16,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
+    devices: Annotated[int | None, typer.Option(
+        help="Score on this many devices (GPUs, or CPU processes with --device cpu) through "
+        "Lightning's DDP predict loop; the outputs are the same as on one.", min=1,
+        show_default=False)] = None,
+    num_nodes: Annotated[int, typer.Option(help="Nodes, with --devices per node.", min=1)] = 1,
 ) -> None:
     """Delta scores of splice-site gain and loss per variant, in SpliceAI's VCF format:
     ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL."""
@@ -92,9 +97,20 @@ def score(
     table_path = out_tsv
     if report is not None and table_path is None:
         table_path = out.with_name(f".{out.name}.scores.tsv")
-    summary = score_splice_variants(network, reference, genes, vcf, out, distance=distance,
-                                    mask=mask, out_tsv=table_path, batch_size=batch_size,
-                                    device=device)
+    if devices is not None:
+        from dnalens.apply.splice_parallel import score_splice_variants_distributed
+
+        summary = score_splice_variants_distributed(
+            network, reference.path, genes, vcf, out, distance=distance, mask=mask,
+            out_tsv=table_path, batch_size=batch_size, devices=devices,
+            accelerator="auto" if device is None else device.split(":")[0],
+            num_nodes=num_nodes)
+        if summary is None:  # not rank 0: rank 0 writes the outputs and the report
+            return
+    else:
+        summary = score_splice_variants(network, reference, genes, vcf, out,
+                                        distance=distance, mask=mask, out_tsv=table_path,
+                                        batch_size=batch_size, device=device)
     typer.echo(summary.describe(), err=True)
     for reason, examples in sorted(summary.examples.items()):
         typer.echo(f"  {reason}: {examples[0]}", err=True)
