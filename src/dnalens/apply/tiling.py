@@ -1,0 +1,233 @@
+"""Predictions along the genome for models whose outputs run along the sequence.
+
+A *track model* maps ``(batch, 4, input_length)`` to ``(batch, n_tasks, output_bins)``, one
+output per ``bin_size`` bases, the bins centred in the input window (SpliceAI: one output per
+base over the input less its context; Basenji/Enformer: one per 128 bp bin less the cropped
+edges). A region is covered by tiling such windows so that their output bins meet end to end;
+``overlap_bins`` > 0 drops that many bins at each window edge and overlaps the windows instead,
+keeping only window centres (for models whose edge bins see little context).
+
+Windows past a chromosome end are N-padded, and outputs past the end are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from dnalens.errors import ConfigError, CoordinateError
+from dnalens.io.genome import Genome
+from dnalens.sequence.encoding import one_hot, reverse_complement
+
+__all__ = ["TrackLayout", "TrackPrediction", "predict_region_tracks", "predict_track",
+           "track_layout", "track_windows"]
+
+
+@dataclass(frozen=True)
+class TrackLayout:
+    """Where a track model's outputs lie in its input window.
+
+    Attributes
+    ----------
+    input_length : int
+        Bases per input window.
+    output_bins : int
+        Outputs per window.
+    bin_size : int
+        Bases per output.
+    activation : str
+        What turns outputs into the values written: 'softmax' over the task axis (class
+        outputs, e.g. SpliceAI's neither/acceptor/donor logits) or 'none' (coverage models
+        already output non-negative rates).
+    """
+
+    input_length: int
+    output_bins: int
+    bin_size: int
+    activation: str = "none"
+
+    @property
+    def span(self) -> int:
+        """Bases covered by one window's outputs."""
+        return self.output_bins * self.bin_size
+
+    @property
+    def offset(self) -> int:
+        """Bases from the window start to its first output bin."""
+        return (self.input_length - self.span) // 2
+
+
+def track_layout(model: nn.Module) -> TrackLayout | None:
+    """The :class:`TrackLayout` of a track model (or an ensemble of them), else None.
+
+    Parameters
+    ----------
+    model : nn.Module
+        SpliceAI models declare ``context`` and ``config.output_length``; coverage models
+        (``output_kind == "coverage"``) declare ``output_bins`` and ``bin_size``.
+    """
+    members = getattr(model, "members", None)
+    core = members[0] if members else model
+    kind = getattr(core, "output_kind", None)
+    if kind == "coverage":
+        return TrackLayout(int(core.input_length), int(core.output_bins), int(core.bin_size))
+    context = getattr(core, "context", None)
+    output_length = getattr(getattr(core, "config", None), "output_length", None)
+    if context is not None and output_length is not None:
+        return TrackLayout(int(output_length) + int(context), int(output_length), 1,
+                           "softmax")
+    return None
+
+
+@dataclass
+class TrackPrediction:
+    """Predicted values along one region.
+
+    Attributes
+    ----------
+    chrom : str
+    starts : np.ndarray, shape (n,), int64
+        0-based start of each bin; bins are ``bin_size`` long (the last one may be cut at the
+        region's or chromosome's end: see ``ends``).
+    ends : np.ndarray, shape (n,), int64
+    values : np.ndarray, shape (n_tasks, n), float32
+    """
+
+    chrom: str
+    starts: np.ndarray
+    ends: np.ndarray
+    values: np.ndarray
+
+
+def track_windows(layout: TrackLayout, start: int, end: int, overlap_bins: int = 0
+                  ) -> tuple[np.ndarray, int]:
+    """Input window starts that cover ``[start, end)`` with output bins, and bins kept each.
+
+    Returns
+    -------
+    window_starts : np.ndarray, shape (n_windows,)
+        0-based start of each input window (may be negative: N-padded).
+    keep : int
+        Output bins kept from each window, from bin ``overlap_bins`` on.
+    """
+    keep = layout.output_bins - 2 * overlap_bins
+    if overlap_bins < 0 or keep < 1:
+        raise ConfigError(f"overlap_bins must be in [0, {(layout.output_bins - 1) // 2}] for "
+                          f"a model with {layout.output_bins} output bins; got {overlap_bins}")
+    n_bins = math.ceil((end - start) / layout.bin_size)
+    n_windows = math.ceil(n_bins / keep)
+    first_bins = start + np.arange(n_windows, dtype=np.int64) * keep * layout.bin_size
+    return first_bins - overlap_bins * layout.bin_size - layout.offset, keep
+
+
+@torch.inference_mode()
+def predict_track(model: nn.Module, genome: Genome, chrom: str, start: int, end: int, *,
+                  strand: str = "+", overlap_bins: int = 0, batch_size: int = 8,
+                  device: str | torch.device | None = None,
+                  layout: TrackLayout | None = None) -> TrackPrediction:
+    """Tile a track model over ``chrom:start-end`` and stitch its outputs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A track model (see :func:`track_layout`), in evaluation mode.
+    genome : Genome
+    chrom : str
+    start, end : int
+        0-based half-open region; bins start at ``start``. Parts past the chromosome end
+        are not returned.
+    strand : {'+', '-'}
+        '-' predicts on the reverse complement (for strand-specific models such as
+        SpliceAI's) and returns the values in genome order.
+    overlap_bins : int
+        Output bins dropped at each window edge (windows overlap by twice this).
+    batch_size : int
+        Windows per forward pass.
+    device : optional; default CUDA when available.
+    layout : TrackLayout, optional
+        Default: :func:`track_layout` of the model.
+
+    Returns
+    -------
+    TrackPrediction
+        ``values`` (n_tasks, n_bins) after the layout's activation.
+    """
+    from dnalens.apply.predict import default_device
+
+    layout = layout or track_layout(model)
+    if layout is None:
+        raise ConfigError(f"{type(model).__name__} has one output per window, not a track "
+                          "along the sequence; use predict_regions")
+    if strand not in ("+", "-"):
+        raise ConfigError(f"strand must be '+' or '-'; got {strand!r}")
+    size = genome.check_chrom(chrom)
+    if not 0 <= start < end <= size:
+        raise CoordinateError(f"{chrom}:{start}-{end} is not a region inside {chrom} "
+                              f"(0-{size:,})")
+    device = torch.device(device) if device is not None else default_device()
+    model = model.to(device).eval()
+    dtype = next(model.parameters()).dtype
+    window_starts, keep = track_windows(layout, start, end, overlap_bins)
+    pieces = []
+    for batch in _batches(window_starts, batch_size):
+        seqs = [genome.fetch(chrom, int(a), int(a) + layout.input_length) for a in batch]
+        x = one_hot(seqs).to(device, dtype)
+        if strand == "-":
+            x = reverse_complement(x)
+        out = model(x).float()
+        if strand == "-":
+            out = out.flip(-1)
+        if layout.activation == "softmax":
+            out = torch.softmax(out, dim=1)
+        out = out[..., overlap_bins : overlap_bins + keep]
+        pieces.append(out.permute(1, 0, 2).reshape(out.shape[1], -1).cpu().numpy())
+    values = np.concatenate(pieces, axis=1)
+    starts = start + np.arange(values.shape[1], dtype=np.int64) * layout.bin_size
+    inside = starts < end
+    starts, values = starts[inside], values[:, inside]
+    ends = np.minimum(starts + layout.bin_size, end)
+    return TrackPrediction(chrom, starts, ends, values.astype(np.float32))
+
+
+def _batches(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def predict_region_tracks(model: nn.Module, genome: Genome, regions, tasks: list[str], *,
+                          overlap_bins: int = 0, batch_size: int = 8,
+                          device: str | torch.device | None = None):
+    """One row per output bin of every region: ``chrom, start, end, region, strand, tasks``.
+
+    Parameters
+    ----------
+    regions : DataFrame with chrom, start, end (and ``strand``: '-' regions are predicted
+        on the reverse complement, anything else on '+')
+    tasks : list of str
+        Column names of the model's outputs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region`` is the 0-based row number of the region in ``regions``.
+    """
+    import pandas as pd
+
+    layout = track_layout(model)
+    strands = regions["strand"] if "strand" in regions else pd.Series("+", index=regions.index)
+    frames = []
+    for number, (chrom, start, end, strand) in enumerate(zip(
+            regions["chrom"], regions["start"], regions["end"], strands, strict=True)):
+        strand = "-" if strand == "-" else "+"
+        track = predict_track(model, genome, chrom, int(start), int(end), strand=strand,
+                              overlap_bins=overlap_bins, batch_size=batch_size, device=device,
+                              layout=layout)
+        frame = pd.DataFrame({"chrom": chrom, "start": track.starts, "end": track.ends,
+                              "region": number, "strand": strand})
+        frames.append(pd.concat([frame, pd.DataFrame(track.values.T, columns=tasks)], axis=1))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,94 @@
+"""Track predictions along regions: tiled windows stitch into the one-pass answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dnalens.apply.tiling import predict_track, track_layout, track_windows
+from dnalens.cli.main import main
+from dnalens.errors import ConfigError, CoordinateError
+from dnalens.io.genome import Genome
+from dnalens.models import build_model, save_model
+from dnalens.models.spliceai import CLASSES
+from dnalens.sequence.encoding import one_hot, reverse_complement
+
+CONTEXT = 80
+
+
+@pytest.fixture
+def setup(tmp_path, write_fasta):
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), 1000))
+    genome = Genome(write_fasta(tmp_path / "g.fa", {"chr1": seq}))
+    torch.manual_seed(0)
+    model = build_model("spliceai", context=CONTEXT, channels=8, output_length=50).eval()
+    return genome, model
+
+
+def _one_pass(model, genome, start, end, strand="+"):
+    """Softmax outputs for [start, end) from one window (valid convolutions: exact)."""
+    x = one_hot(genome.fetch("chr1", start - CONTEXT // 2, end + CONTEXT // 2))[None]
+    if strand == "-":
+        x = reverse_complement(x)
+    with torch.no_grad():
+        out = torch.softmax(model(x), dim=1)[0]
+    return (out.flip(-1) if strand == "-" else out).numpy()
+
+
+def test_layout_of_spliceai_and_none_for_window_models(setup):
+    _, model = setup
+    layout = track_layout(model)
+    assert (layout.input_length, layout.output_bins, layout.bin_size) == (130, 50, 1)
+    assert layout.offset == 40 and layout.activation == "softmax"
+    assert track_layout(build_model("neuron", input_length=20, n_tasks=1)) is None
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+@pytest.mark.parametrize("overlap", [0, 7])
+def test_tiles_stitch_into_the_one_pass_prediction(setup, strand, overlap):
+    genome, model = setup
+    track = predict_track(model, genome, "chr1", 300, 437, strand=strand, overlap_bins=overlap,
+                          batch_size=2, device="cpu")
+    assert track.values.shape == (3, 137)
+    assert list(track.starts[:3]) == [300, 301, 302] and track.ends[-1] == 437
+    np.testing.assert_allclose(track.values, _one_pass(model, genome, 300, 437, strand),
+                               atol=1e-5)
+    np.testing.assert_allclose(track.values.sum(axis=0), 1, atol=1e-5)
+
+
+def test_region_at_the_chromosome_end_is_n_padded_and_cut(setup):
+    genome, model = setup
+    track = predict_track(model, genome, "chr1", 960, 1000, device="cpu")
+    assert track.values.shape == (3, 40) and track.ends[-1] == 1000
+    np.testing.assert_allclose(track.values, _one_pass(model, genome, 960, 1000), atol=1e-5)
+    with pytest.raises(CoordinateError, match="not a region inside chr1"):
+        predict_track(model, genome, "chr1", 990, 1010, device="cpu")
+
+
+def test_window_starts_and_bad_overlap(setup):
+    _, model = setup
+    starts, keep = track_windows(track_layout(model), 100, 201, overlap_bins=5)
+    assert keep == 40 and list(starts) == [55, 95, 135]
+    with pytest.raises(ConfigError, match="overlap_bins must be in"):
+        track_windows(track_layout(model), 0, 10, overlap_bins=25)
+    with pytest.raises(ConfigError, match="not a track"):
+        predict_track(build_model("neuron", input_length=20, n_tasks=1), None, "chr1", 0, 5)
+
+
+def test_cli_predict_writes_per_base_probabilities_for_splice_models(setup, tmp_path,
+                                                                     write_text):
+    genome, model = setup
+    folder = save_model(model, tmp_path / "splice", tasks=CLASSES)
+    bed = write_text("r.bed", "chr1\t200\t260\tgeneA\t0\t+\nchr1\t500\t530\tgeneB\t0\t-\n")
+    out = tmp_path / "p.tsv"
+    assert main(["predict", str(folder), "--bed", str(bed), "--genome", str(genome.path),
+                 "--out", str(out), "--device", "cpu"]) == 0
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns) == ["chrom", "start", "end", "region", "strand", *CLASSES]
+    assert len(table) == 90 and list(table["strand"].unique()) == ["+", "-"]
+    minus = table[table["region"] == 1][list(CLASSES)].to_numpy().T
+    # The TSV holds 4 significant digits.
+    np.testing.assert_allclose(minus, _one_pass(model, genome, 500, 530, "-"), atol=1e-4)
