@@ -149,3 +149,42 @@ def test_spliceai80_finds_planted_sites_on_held_out_chromosome(trained):
     second_exon = int(plus["EXON_START"].split(",")[1])
     row = sites[(sites["pos"] == second_exon) & (sites["chrom"] == "chr4")]
     assert row["acceptor"].tolist() == [1]
+
+
+def test_report_of_a_splice_run_draws_held_out_genes_and_scored_variants(trained, tmp_path):
+    import re
+
+    from dnalens.apply.splice_vcf import score_splice_variants
+    from dnalens.apply.tiling import predict_track
+    from dnalens.io.annotation import read_annotation
+    from dnalens.io.genome import Genome
+    from dnalens.models.store import load_model
+    from dnalens.report.html import write_report
+
+    result, config = trained
+    genome = Genome(config.data.genome)
+    genes = read_annotation(config.data.splice.annotation)
+    gene = next(g for g in genes if g.chrom == "chr4" and g.strand == "-")
+    model = load_model(result.run_dir)
+    # The per-base track of a held-out minus-strand gene peaks at its annotated sites.
+    track = predict_track(model, genome, "chr4", gene.tx_start, gene.tx_end, strand="-",
+                          device="cpu")
+    acceptor = track.values[1]
+    at_sites = acceptor[gene.acceptors - gene.tx_start]
+    assert np.median(at_sites) > 20 * np.median(acceptor)
+    # Variants at a donor of that gene, scored into the run folder, are drawn too.
+    pos0 = int(gene.donors[0])
+    base = genome.fetch("chr4", pos0, pos0 + 1)
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n##contig=<ID=chr4>\n"
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   f"chr4\t{pos0 + 1}\tdonor_hit\t{base}\t{'A' if base != 'A' else 'C'}"
+                   "\t.\t.\t.\n")
+    score_splice_variants(model, genome, genes, vcf, tmp_path / "o.vcf",
+                          out_tsv=result.run_dir / "splice_scores.tsv", device="cpu")
+    text = write_report(result.run_dir, out=tmp_path / "report.html").read_text()
+    assert "Predicted splice sites along held-out genes" in text
+    assert text.count('alt="gene view') == 2
+    assert "Exon view: chr4:" in text and "donor_hit" in text
+    assert "First-layer filters" not in text
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', text)) >= 4

@@ -20,8 +20,8 @@ __all__ = ["plot_splice_tracks"]
 _REF_COLOUR, _ALT_COLOUR, _EXON_COLOUR = "#5b6475", "#d62839", "#2b5fab"
 
 
-def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray,
-                       exons: list[tuple[int, int]], variant: int,
+def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray | None,
+                       exons: list[tuple[int, int]], variant: int | None,
                        path: str | os.PathLike[str], *, strand: str = "+",
                        title: str | None = None) -> Path:
     """Acceptor and donor probability of every base, ref and alt, over the gene's exons.
@@ -32,10 +32,10 @@ def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray,
         0-based genome position of the first track position.
     ref, alt : array, shape (n, 3)
         P(neither), P(acceptor), P(donor) per position in genome order, alt aligned to ref
-        (as for the delta scores).
+        (as for the delta scores). ``alt`` None draws the reference prediction alone.
     exons : list of (start, end)
         0-based half-open exons of the transcript (drawn where they overlap the tracks).
-    variant : int
+    variant : int or None
         0-based position of the variant, marked by a vertical line.
     path : output ``.png`` or ``.svg``
     strand : str
@@ -46,10 +46,11 @@ def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray,
     -------
     Path
     """
-    ref, alt = np.asarray(ref, dtype=float), np.asarray(alt, dtype=float)
-    if ref.ndim != 2 or ref.shape[1] != 3 or ref.shape != alt.shape:
+    ref = np.asarray(ref, dtype=float)
+    alt = np.asarray(alt, dtype=float) if alt is not None else None
+    if ref.ndim != 2 or ref.shape[1] != 3 or (alt is not None and ref.shape != alt.shape):
         raise SequenceError(f"plot_splice_tracks: ref and alt must both be (n, 3); got "
-                            f"{ref.shape} and {alt.shape}")
+                            f"{ref.shape} and {None if alt is None else alt.shape}")
     x = start + np.arange(ref.shape[0])
     fig, axes = plt.subplots(3, 1, figsize=(10, 6.2), sharex=True,
                              gridspec_kw={"height_ratios": [3, 3, 1]})
@@ -57,19 +58,25 @@ def plot_splice_tracks(start: int, ref: np.ndarray, alt: np.ndarray,
     # and neither track hides the other.
     for ax, column, label in ((axes[0], 1, "acceptor"), (axes[1], 2, "donor")):
         ax.vlines(x, 0, ref[:, column], color=_REF_COLOUR, linewidth=1.6)
-        ax.vlines(x, 0, -alt[:, column], color=_ALT_COLOUR, linewidth=1.6)
         ax.axhline(0, color="#c8ccd4", linewidth=0.8)
-        ax.axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
+        if variant is not None:
+            ax.axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
+        ax.set_ylabel(f"P({label})")
+        ax.spines[["top", "right"]].set_visible(False)
+        if alt is None:
+            # Alone, a weak model's peaks would vanish on a 0-1 axis: scale to the data.
+            ax.set_ylim(0, max(0.05, 1.08 * float(ref[:, column].max())))
+            continue
+        ax.vlines(x, 0, -alt[:, column], color=_ALT_COLOUR, linewidth=1.6)
         ax.set_ylim(-1.08, 1.08)
         ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["1", "0.5", "0", "0.5", "1"])
-        ax.set_ylabel(f"P({label})")
         ax.text(0.005, 0.97, "ref", transform=ax.transAxes, va="top", color=_REF_COLOUR,
                 fontweight="bold")
         ax.text(0.005, 0.03, "alt", transform=ax.transAxes, va="bottom", color=_ALT_COLOUR,
                 fontweight="bold")
-        ax.spines[["top", "right"]].set_visible(False)
     _draw_exons(axes[2], exons, x[0], x[-1] + 1, strand)
-    axes[2].axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
+    if variant is not None:
+        axes[2].axvline(variant, color="#e0a800", linewidth=1, linestyle="--")
     axes[2].set_xlabel("position (0-based)")
     if title:
         axes[0].set_title(title)

@@ -232,8 +232,8 @@ def _halves(start: int, end: int) -> list[tuple[int, int]]:
 
 
 def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
-                 n_filters: int = 8, variants_tsv: str | os.PathLike[str] | None = None
-                 ) -> Path:
+                 n_filters: int = 8, variants_tsv: str | os.PathLike[str] | None = None,
+                 splice_tsv: str | os.PathLike[str] | None = None) -> Path:
     """Write one self-contained HTML report of a run.
 
     Parameters
@@ -243,6 +243,8 @@ def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str]
     out : output file; default ``run_dir/report.html``
     n_filters : number of first-layer filters shown as logos
     variants_tsv : output of ``dnalens variants``; default ``run_dir/variants.tsv`` if present
+    splice_tsv : ``--out-tsv`` of ``dnalens splice score`` (splice runs); default
+        ``run_dir/splice_scores.tsv`` if present
 
     Returns
     -------
@@ -261,6 +263,11 @@ def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str]
         header = _header(run)
         sections.append(_training(run, tmp))
         sections.append(_evaluation(run)[0])
+        if _is_splice_run(run):
+            sections += _splice_sections(run, splice_tsv, tmp)
+            text = render_page(run.dir.name, header, sections)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            return write_text_atomic(out, text)
         sections += _interpretation(run, n_filters, tmp)
         if variants_tsv is None and (run_dir / "variants.tsv").exists():
             variants_tsv = run_dir / "variants.tsv"
@@ -295,3 +302,38 @@ def _interpretation(run: RunView, n_filters: int, tmp: Path) -> list[Section]:
                            "in-silico mutagenesis of top test sequences.")
     placeholder.note = f"Skipped: {reason}"
     return [placeholder]
+
+
+def _is_splice_run(run: RunView) -> bool:
+    try:
+        from dnalens.apply.evaluate import load_run_config_of
+
+        return load_run_config_of(run.dir).data.splice is not None
+    except Exception:  # no readable config: not a run this report can call a splice run
+        return False
+
+
+def _splice_sections(run: RunView, splice_tsv: str | os.PathLike[str] | None,
+                     tmp: Path) -> list[Section]:
+    """Splice runs: genes along held-out chromosomes, and scored variants when there are."""
+    from dnalens.report.splice_report import splice_gene_sections, splice_variant_sections
+
+    sections: list[Section] = []
+    try:
+        sections += splice_gene_sections(run, tmp)
+    except Exception as err:  # one section failing should not lose the whole report
+        log.warning("splice gene views skipped: %s", err, exc_info=True)
+        failed = Section("Predicted splice sites along held-out genes", "")
+        failed.note = f"Skipped: could not be computed: {err}"
+        sections.append(failed)
+    path = Path(splice_tsv) if splice_tsv is not None else run.dir / "splice_scores.tsv"
+    table = read_tsv(path)
+    if table is None:
+        if splice_tsv is not None:
+            log.warning("%s: no such splice scores table", path)
+        return sections
+    from dnalens.apply.evaluate import load_run_config_of
+    from dnalens.io.annotation import read_annotation
+
+    genes = read_annotation(load_run_config_of(run.dir).data.splice.annotation)
+    return sections + splice_variant_sections(table, run.model, run.genome, genes, tmp)
