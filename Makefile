@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 $(BIN)/dnalens: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,splice]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,splice,hic]"
 	touch $(BIN)/dnalens
 
 demo: $(BIN)/dnalens
