@@ -25,7 +25,8 @@ def test_families_register_on_import():
 
 
 def test_unknown_name_lists_known_models():
-    with pytest.raises(ConfigError, match=r"unknown model 'deepsee'; known models: basset, danq, "):
+    with pytest.raises(ConfigError,
+                       match=r"unknown model 'deepsee'; known models: akita, basenji, basset, "):
         build_model("deepsee", input_length=100, n_tasks=1)
 
 

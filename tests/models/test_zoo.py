@@ -24,6 +24,34 @@ SMALL: dict[str, dict] = {
     "danq": {"conv_channels": 6, "kernel_size": 5, "pool_size": 4, "lstm_hidden": 4, "hidden": 8},
     # Sequence-to-sequence: (batch, 4, L + context) -> (batch, 3, L); tested in test_spliceai.py.
     "spliceai": {"context": 20, "kernel_sizes": (3, 3, 5), "dilations": (1, 2, 1), "channels": 6},
+    # Contact maps: (batch, 4, L) -> (batch, n_tasks, n_pairs); tested in test_akita.py.
+    "akita": {
+        "bin_size": 4,
+        "crop_bins": 1,
+        "stem_channels": 4,
+        "tower_channels": 4,
+        "residual_channels": 2,
+        "residual_repeat": 1,
+        "trunk_channels": 4,
+        "channels_2d": 4,
+        "residual_channels_2d": 2,
+        "residual_repeat_2d": 1,
+    },
+    # Contact strips: (batch, 4, L) -> (batch, n_tasks, band_bins); tested in test_deepc.py.
+    "deepc": {
+        "band_bins": 4,
+        "bin_size": 8,
+        "conv_channels": (6,),
+        "kernel_sizes": (5,),
+        "pool_sizes": (2,),
+        "channels": 6,
+        "dilations": (1, 2),
+    },
+    # Coverage: (batch, 4, L) -> (batch, n_tasks, bins); tested in test_basenji/enformer.py.
+    "basenji": {"bin_size": 8, "crop_bins": 1, "channels": 6, "n_dilated": 1},
+    "enformer": {"bin_size": 8, "crop_bins": 1, "channels": 8, "depth": 1, "heads": 2,
+                 "key_size": 4},
+    "pair": {"conv_channels": 6, "kernel_size": 5, "pool_size": 4, "lstm_hidden": 4, "hidden": 8},
     "ensemble": {
         "members": (
             {"name": "neuron", "config": {"input_length": 40, "n_tasks": 3}},
@@ -40,7 +68,7 @@ MIN_LENGTH = {"deepsea": 32, "basset": 24, "danq": 8, "kmer": 3}
 
 
 # Families whose output is not (batch, n_tasks) or whose input length is not fixed.
-NOT_FLAT = {"ensemble", "spliceai"}
+NOT_FLAT = {"akita", "basenji", "deepc", "enformer", "ensemble", "spliceai"}
 
 
 def small_model(name: str, input_length: int = 40, n_tasks: int = 3) -> torch.nn.Module:

@@ -13,13 +13,18 @@ Importing this package registers every model family, so :func:`build_model` and
 from __future__ import annotations
 
 # Family modules register themselves on import; keep one import per family here.
+from dnalens.models.akita import Akita, AkitaConfig
+from dnalens.models.basenji import Basenji, BasenjiConfig
 from dnalens.models.basset import Basset, BassetConfig
 from dnalens.models.danq import DanQ, DanQConfig
+from dnalens.models.deepc import DeepC, DeepCConfig
 from dnalens.models.deepsea import DeepSEA, DeepSEAConfig
+from dnalens.models.enformer import Enformer, EnformerConfig
 from dnalens.models.ensemble import Ensemble, EnsembleConfig
 from dnalens.models.kmer import KmerConfig, KmerLogistic
 from dnalens.models.mlp import MLP, MLPConfig
 from dnalens.models.neuron import Neuron, NeuronConfig
+from dnalens.models.pair import Pair, PairConfig
 from dnalens.models.registry import (
     build_model,
     io_shape,
@@ -33,12 +38,20 @@ from dnalens.models.store import ModelCard, load_model, read_model_card, save_mo
 
 __all__ = [
     "MLP",
+    "Akita",
+    "AkitaConfig",
+    "Basenji",
+    "BasenjiConfig",
     "Basset",
     "BassetConfig",
     "DanQ",
     "DanQConfig",
+    "DeepC",
+    "DeepCConfig",
     "DeepSEA",
     "DeepSEAConfig",
+    "Enformer",
+    "EnformerConfig",
     "Ensemble",
     "EnsembleConfig",
     "KmerConfig",
@@ -47,6 +60,8 @@ __all__ = [
     "ModelCard",
     "Neuron",
     "NeuronConfig",
+    "Pair",
+    "PairConfig",
     "SpliceAI",
     "SpliceAIConfig",
     "build_model",
