@@ -21,3 +21,7 @@ done
 chmod 644 "$partial"
 mv "$partial" "$here/results.jsonl"
 echo "wrote $here/results.jsonl" >&2
+# Long inputs (Basenji, a small Enformer; training, memory, length sweep, whole-chromosome
+# prediction): 10-15 minutes on 2 cores; its lines are appended to results.jsonl.
+echo "== bench_longrange.py" >&2
+"$python" "$here/bench_longrange.py" --out "$here/results.jsonl"

@@ -153,7 +153,7 @@ def test_data_needs_a_source(config_path):
 
 def test_table_and_targets_together(config_path):
     with pytest.raises(ConfigError, match=re.escape(
-            "give either 'table' or 'genome' + 'targets', not both")):
+            "give one source of examples; got targets and table")):
         load_run_config(config_path(MINIMAL + "  table:\n    path: t.tsv\n"))
 
 

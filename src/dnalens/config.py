@@ -27,8 +27,11 @@ from dnalens.errors import ConfigError, InputFileError
 
 __all__ = [
     "AugmentConfig",
+    "ContactConfig",
+    "CoverageConfig",
     "DataConfig",
     "ModelConfig",
+    "PairsConfig",
     "RunConfig",
     "SpliceConfig",
     "SplitConfig",
@@ -113,11 +116,66 @@ class SpliceConfig(_Strict):
         return self
 
 
+class _LongWindows(_Strict):
+    """Windows tiled along chromosomes for the long-range targets."""
+
+    input_length: PositiveInt = 131072
+    stride: PositiveInt | None = None
+    chroms: list[str] | None = None
+    max_n_fraction: float = Field(0.5, ge=0, le=1)
+
+
+class CoverageConfig(_LongWindows):
+    """Binned coverage from bigWig tracks (Basenji/Enformer targets).
+
+    ``tracks`` is a TSV ``name file [summary transform clip scale]`` (see
+    :func:`dnalens.io.tracks.read_track_list`). Each window of ``input_length`` bp yields
+    ``input_length / bin_size - 2 * crop_bins`` target bins per track, the centre ones.
+    ``crop_bins`` defaults to ``model.params.crop_bins`` (else 0).
+    """
+
+    tracks: Path
+    bin_size: PositiveInt = 128
+    crop_bins: NonNegativeInt | None = None
+
+
+class ContactConfig(_LongWindows):
+    """Hi-C contact maps from a .cool/.mcool (Akita / deepC targets).
+
+    Targets are log observed/expected of the balanced map (NaN where a bin has no
+    coverage; masked from the loss), optionally smoothed (``sigma`` bins). ``layout`` 'map'
+    gives the upper triangle of the window's map less ``crop_bins`` each side and the
+    ``diagonal_offset`` diagonals nearest the main one (Akita); 'strip' gives deepC's zig-zag
+    strip of ``band_bins`` distances above the window centre.
+    """
+
+    cool: Path
+    resolution: PositiveInt | None = None
+    input_length: PositiveInt = 1048576
+    layout: Literal["map", "strip"] = "map"
+    crop_bins: NonNegativeInt | None = None
+    diagonal_offset: NonNegativeInt | None = None
+    band_bins: PositiveInt | None = None
+    sigma: NonNegativeFloat = 0.0
+    balance: bool = True
+
+
+class PairsConfig(_Strict):
+    """Enhancer-promoter pairs from a BEDPE (label in column 7); the model sees the two
+    anchors' windows of ``anchor_length`` bp, centred on each anchor, end to end."""
+
+    bedpe: Path
+    anchor_length: PositiveInt = 1000
+
+
 class DataConfig(_Strict):
     genome: Path | None = None
     targets: list[TargetConfig] = Field(default_factory=list)
     table: TableConfig | None = None
     splice: SpliceConfig | None = None
+    coverage: CoverageConfig | None = None
+    contacts: ContactConfig | None = None
+    pairs: PairsConfig | None = None
     windows: WindowConfig = Field(default_factory=WindowConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     blacklist: Path | None = None
@@ -125,17 +183,27 @@ class DataConfig(_Strict):
     rename_contigs: bool = True
     chrom_map: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """Which targets: 'table', 'peaks', 'splice', 'coverage', 'contacts' or 'pairs'."""
+        for name in ("table", "splice", "coverage", "contacts", "pairs"):
+            if getattr(self, name) is not None:
+                return name
+        return "peaks"
+
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        if self.table is None and (self.genome is None
-                                   or not (self.targets or self.splice is not None)):
+        sources = [name for name in ("targets", "table", "splice", "coverage", "contacts",
+                                     "pairs") if getattr(self, name)]
+        if len(sources) > 1:
+            raise ValueError(f"give one source of examples; got {' and '.join(sources)}")
+        if self.table is None and (self.genome is None or not sources):
             raise ValueError("give either 'table', or 'genome' with at least one 'targets' "
-                             "entry (or with 'splice')")
-        if self.table is not None and (self.targets or self.splice is not None):
-            raise ValueError("give either 'table' or 'genome' + 'targets', not both")
-        if self.targets and self.splice is not None:
-            raise ValueError("give either 'targets' (peaks) or 'splice' (gene annotation), "
-                             "not both")
+                             "entry (or with 'splice', 'coverage', 'contacts' or 'pairs')")
+        if self.kind in ("coverage", "contacts") and (self.augment.reverse_complement
+                                                      or self.augment.max_shift):
+            raise ValueError(f"augment does not apply to '{self.kind}' data (targets would "
+                             "need flipping too); remove data.augment")
         if self.splice is not None and (self.augment.reverse_complement
                                         or self.augment.max_shift):
             raise ValueError("augment does not apply to 'splice' data (labels are strand "
@@ -152,7 +220,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    loss: Literal["bce", "mse", "poisson", "categorical"] = "bce"
+    loss: Literal["bce", "mse", "poisson", "multinomial_poisson", "categorical"] = "bce"
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: PositiveFloat = 1e-3
     momentum: NonNegativeFloat = 0.9
@@ -161,7 +229,8 @@ class TrainConfig(_Strict):
     batch_size: PositiveInt = 64
     max_epochs: PositiveInt = 10
     patience: PositiveInt = 3
-    monitor: Literal["val_loss", "val_auroc", "val_auprc", "val_topk"] = "val_loss"
+    monitor: Literal["val_loss", "val_auroc", "val_auprc", "val_topk", "val_pearson"] = \
+        "val_loss"
     pos_weight: Literal["none", "balanced"] | list[PositiveFloat] = "none"
     ensemble: PositiveInt = 1
     baseline: Literal["kmer", "none"] = "kmer"
@@ -171,6 +240,10 @@ class TrainConfig(_Strict):
     devices: int | str = "auto"
     strategy: str = "auto"
     precision: str = "32-true"
+    accumulate_grad_batches: PositiveInt = 1
+    gradient_clip: PositiveFloat | None = None
+    checkpoint_minutes: PositiveFloat | None = None
+    num_nodes: PositiveInt = 1
     limit_train_batches: PositiveFloat | PositiveInt = 1.0
     progress_bar: bool = True
 
@@ -187,6 +260,11 @@ class RunConfig(_Strict):
     def _splice_defaults(self) -> RunConfig:
         """Splice data: loss 'categorical' unless given, and one context for data and model."""
         splice = self.data.splice
+        if self.data.kind in ("coverage", "contacts"):
+            return _long_range_defaults(self)
+        if self.train.loss == "multinomial_poisson":
+            raise ValueError("train.loss 'multinomial_poisson' needs binned coverage: add "
+                             "data.coverage")
         if splice is None:
             if self.train.loss == "categorical":
                 raise ValueError("train.loss 'categorical' needs per-base labels: add "
@@ -216,6 +294,41 @@ class RunConfig(_Strict):
     @property
     def run_dir(self) -> Path:
         return self.output_dir / self.name
+
+
+def _long_range_defaults(config: RunConfig) -> RunConfig:
+    """Coverage: loss 'poisson'; contacts: 'mse'; settings shared by data and model (crop,
+    diagonal offset, band) taken from whichever gives them, and checked to agree."""
+    data = config.data
+    block_name = data.kind
+    block = getattr(data, block_name)
+    default_loss = "poisson" if block_name == "coverage" else "mse"
+    allowed = ("poisson", "multinomial_poisson", "mse") if block_name == "coverage" else ("mse",)
+    train = config.train
+    if "loss" not in train.model_fields_set:
+        train = train.model_copy(update={"loss": default_loss})
+    elif train.loss not in allowed:
+        raise ValueError(f"train.loss for data.{block_name}: {' or '.join(allowed)} (got "
+                         f"'{train.loss}')")
+    if train.monitor in ("val_auroc", "val_auprc", "val_topk"):
+        raise ValueError(f"train.monitor for data.{block_name}: val_loss or val_pearson (got "
+                         f"'{train.monitor}')")
+    if block_name == "coverage":
+        shared = {"crop_bins": 0}
+    elif block.layout == "map":
+        shared = {"crop_bins": 0, "diagonal_offset": 2}
+    else:
+        shared = {"band_bins": 64}
+    updates = {}
+    for key, fallback in shared.items():
+        given, in_model = getattr(block, key), config.model.params.get(key)
+        if given is not None and in_model is not None and given != in_model:
+            raise ValueError(f"data.{block_name}.{key} ({given}) differs from "
+                             f"model.params.{key} ({in_model})")
+        updates[key] = given if given is not None else (in_model if in_model is not None
+                                                         else fallback)
+    data = data.model_copy(update={block_name: block.model_copy(update=updates)})
+    return config.model_copy(update={"data": data, "train": train})
 
 
 def _suggest(key: str, allowed: list[str]) -> str:

@@ -49,6 +49,8 @@ class EvaluationResult:
     baseline_scores: np.ndarray | None = None
     baseline_table: pd.DataFrame | None = None
     kind: str = "windows"
+    regression: object | None = None  # RegressionResult for 'coverage' and 'contacts'
+    dataset: object | None = None
 
 
 def load_run_config_of(run_dir: Path) -> RunConfig:
@@ -105,6 +107,18 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
     dataset = bundle.datasets[split_name]
     if len(dataset) == 0:
         raise DnalensError(f"no examples in the '{split_name}' split to evaluate")
+    if bundle.kind in ("coverage", "contacts"):
+        from dnalens.apply.evaluate_longrange import evaluate_regression
+
+        if bundle.input_length != card.input_length:
+            raise ConfigError(f"data windows are {bundle.input_length:,} bp but the model "
+                              f"takes {card.input_length:,} bp")
+        found = evaluate_regression(model, dataset, bundle.frames[split_name],
+                                    list(card.tasks), batch_size=max(1, batch_size // 32),
+                                    device=device, seed=config.seed)
+        return EvaluationResult(found.tasks, found.observed, found.predicted, found.table,
+                                found.per_window, kind=bundle.kind, regression=found,
+                                dataset=dataset)
     if bundle.input_length != card.input_length:
         raise ConfigError(f"data windows are {bundle.input_length} bp but the model takes "
                           f"{card.input_length} bp (set data.windows.input_length)")

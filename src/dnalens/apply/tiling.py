@@ -24,8 +24,8 @@ from dnalens.errors import ConfigError, CoordinateError
 from dnalens.io.genome import Genome
 from dnalens.sequence.encoding import one_hot, reverse_complement
 
-__all__ = ["TrackLayout", "TrackPrediction", "predict_region_tracks", "predict_track",
-           "track_layout", "track_windows"]
+__all__ = ["TrackLayout", "TrackPrediction", "predict_bigwigs", "predict_contact_map",
+           "predict_region_tracks", "predict_track", "track_layout", "track_windows"]
 
 
 @dataclass(frozen=True)
@@ -231,3 +231,82 @@ def predict_region_tracks(model: nn.Module, genome: Genome, regions, tasks: list
                               "region": number, "strand": strand})
         frames.append(pd.concat([frame, pd.DataFrame(track.values.T, columns=tasks)], axis=1))
     return pd.concat(frames, ignore_index=True)
+
+
+def predict_bigwigs(model: nn.Module, genome: Genome, chroms: list[str], out_dir, tasks:
+                    list[str], *, overlap_bins: int = 0, batch_size: int = 8,
+                    device: str | torch.device | None = None, progress: bool = False):
+    """Predict whole chromosomes and write one bigWig per task, ``out_dir/<task>.bw``.
+
+    Parameters
+    ----------
+    chroms : chromosomes to predict (each from 0 to its end)
+    tasks : names of the model's outputs (file names)
+    overlap_bins, batch_size, device : as for :func:`predict_track`
+    progress : show a progress bar per chromosome
+
+    Returns
+    -------
+    list of Path, one per task.
+    """
+    from pathlib import Path
+
+    from dnalens.io.tracks import write_bigwig_tracks
+
+    layout = track_layout(model)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pieces = []
+    for chrom in _progress(chroms, progress):
+        size = genome.check_chrom(chrom)
+        track = predict_track(model, genome, chrom, 0, size, overlap_bins=overlap_bins,
+                              batch_size=batch_size, device=device, layout=layout)
+        pieces.append(track)
+    chrom_names = np.concatenate([np.full(len(t.starts), t.chrom, dtype=object)
+                                  for t in pieces])
+    paths = [out_dir / f"{task}.bw" for task in tasks]
+    sizes = {chrom: genome.chrom_sizes[chrom] for chrom in chroms}
+    return write_bigwig_tracks(paths, sizes, chrom_names,
+                               np.concatenate([t.starts for t in pieces]),
+                               np.concatenate([t.ends for t in pieces]),
+                               np.concatenate([t.values for t in pieces], axis=1))
+
+
+def _progress(items: list[str], show: bool):
+    if not show:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description="chromosomes")
+
+
+@torch.inference_mode()
+def predict_contact_map(model: nn.Module, genome: Genome, chrom: str, centre: int, *,
+                        device: str | torch.device | None = None) -> tuple[int, np.ndarray]:
+    """The contact map an Akita-style model predicts for the window centred on ``centre``.
+
+    Returns
+    -------
+    start : int
+        0-based genome position of the map's first bin (the window start plus the crop),
+        a multiple of the bin size when ``centre`` is.
+    maps : np.ndarray, shape (n_tasks, m, m)
+        Symmetric, NaN within ``diagonal_offset`` of the diagonal.
+    """
+    from dnalens.apply.predict import default_device
+
+    members = getattr(model, "members", None)
+    core = members[0] if members else model
+    if getattr(core, "output_kind", None) != "contact_map":
+        raise ConfigError(f"{type(model).__name__} does not predict contact maps (akita "
+                          "models do)")
+    device = torch.device(device) if device is not None else default_device()
+    model = model.to(device).eval()
+    length, bin_size = int(core.input_length), int(core.bin_size)
+    window_start = (centre - length // 2) // bin_size * bin_size
+    x = one_hot(genome.fetch(chrom, window_start, window_start + length))[None]
+    vec = model(x.to(device, next(model.parameters()).dtype)).float()
+    maps = core.to_matrix(vec)[0].cpu().numpy()
+    crop = (length // bin_size - core.map_bins) // 2
+    return window_start + crop * bin_size, maps

@@ -34,5 +34,28 @@ def demo(
                   f"re-run with: dnalens train {result.config_path} --overwrite")
 
 
+
+
+def longrange_demo(
+    out: Annotated[Path, typer.Option(help="Folder for the data and the example configs.")
+                   ] = Path("dnalens-longrange"),
+    chrom_length: Annotated[int, typer.Option(help="Length of each synthetic chromosome.")
+                            ] = 409_600,
+    seed: Annotated[int, typer.Option(help="Seed of the genome.")] = 0,
+) -> None:
+    """Write the simulated long-range genome (convergent CTCF domains in a .cool, enhancer
+    coverage bigWigs, enhancer-promoter BEDPE) and one run config per long-range family
+    (basenji, enformer, akita, deepc, pair) to train with `dnalens train`."""
+    from dnalens.data.demo_longrange import write_longrange_demo
+    from dnalens.report.longrange_configs import write_longrange_configs
+
+    data = write_longrange_demo(out / "data", seed=seed, chrom_length=chrom_length,
+                                resolution=1024, domain_size=(20_480, 40_960))
+    paths = write_longrange_configs(data, out)
+    console.print(f"data:    {data.root}\nconfigs: " + ", ".join(str(p) for p in paths)
+                  + f"\ntrain:   dnalens train {paths[0]}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(demo)
+    app.command("longrange-demo")(longrange_demo)

@@ -42,6 +42,11 @@ class DataBundle:
 
     def summary(self) -> str:
         parts = []
+        if self.kind in ("coverage", "contacts"):
+            shape = "x".join(str(n) for n in self.datasets["train"].targets.shape)
+            counts = ", ".join(f"{split} {len(self.datasets[split]):,}" for split in SPLITS)
+            return (f"{self.kind}: windows of {self.input_length:,} bp, targets {shape} "
+                    f"({', '.join(self.tasks)}); {counts}")
         if self.kind == "splice":
             for split in SPLITS:
                 counts = self.datasets[split].counts()
@@ -98,7 +103,79 @@ def build_data(config: DataConfig, *, seed: int = 0, splits: tuple[str, ...] = S
         return _build_table(config, seed, all_as_test)
     if config.splice is not None:
         return _build_splice(config, splits, all_as_test)
+    if config.coverage is not None or config.contacts is not None:
+        return _build_long_windows(config, splits, all_as_test)
+    if config.pairs is not None:
+        return _build_pairs(config, seed, all_as_test)
     return _build_genome(config, seed, splits, all_as_test)
+
+
+def _build_long_windows(config: DataConfig, splits: tuple[str, ...],
+                        all_as_test: bool) -> DataBundle:
+    """Windows tiled along chromosomes with coverage or contact-map targets."""
+    from dnalens.data.longrange import (
+        ContactTargets,
+        CoverageTargets,
+        TargetWindowDataset,
+        tile_windows,
+    )
+
+    genome = Genome(config.genome)
+    block = config.coverage if config.coverage is not None else config.contacts
+    names = {"rename_contigs": config.rename_contigs, "chrom_map": config.chrom_map}
+    if config.coverage is not None:
+        from dnalens.io.tracks import TrackSet, read_track_list
+
+        tracks = TrackSet(read_track_list(block.tracks), genome, **names)
+        targets, tasks, kind, align = CoverageTargets(tracks, block), tracks.names, \
+            "coverage", block.bin_size
+    else:
+        from dnalens.io.contacts import ContactMatrix
+
+        matrix = ContactMatrix(block.cool, genome, resolution=block.resolution, **names)
+        targets, tasks, kind, align = ContactTargets(matrix, block), ["contacts"], \
+            "contacts", matrix.resolution
+    chroms = list(block.chroms or genome.chroms)
+    for chrom in chroms:
+        genome.check_chrom(chrom)
+    stride = block.stride or block.input_length // 2
+    windows = tile_windows(genome.chrom_sizes, chroms, block.input_length, stride, align=align)
+    windows = win.drop_n_rich(windows, genome, block.input_length, block.max_n_fraction)
+    split = _split_labels(windows, config, genome, all_as_test, block.input_length).to_numpy()
+    datasets, frames = {}, {}
+    for name in SPLITS:
+        rows = np.flatnonzero(split == name) if name in splits else np.zeros(0, np.int64)
+        frames[name] = windows.iloc[rows].reset_index(drop=True)
+        datasets[name] = TargetWindowDataset(genome, frames[name], targets)
+    if all_as_test and len(datasets["test"]) == 0:
+        raise DnalensError("no windows to evaluate (check chroms and N content)")
+    return DataBundle(list(tasks), block.input_length, datasets, frames, genome, kind)
+
+
+def _build_pairs(config: DataConfig, seed: int, all_as_test: bool) -> DataBundle:
+    """Enhancer-promoter pairs: both anchors' windows end to end, split by anchor 1's
+    chromosome (or regions)."""
+    from dnalens.data.longrange import pair_codes
+    from dnalens.io.pairs import read_bedpe
+
+    genome = Genome(config.genome)
+    pairs = read_bedpe(config.pairs.bedpe, genome, rename_contigs=config.rename_contigs,
+                       chrom_map=config.chrom_map)
+    codes = pair_codes(genome, pairs, config.pairs)
+    labels = pairs["label"].to_numpy(np.float32)[:, None]
+    anchors = pairs.rename(columns={"chrom1": "chrom", "start1": "start", "end1": "end"})
+    split = _split_labels(anchors[["chrom", "start", "end"]], config, genome, all_as_test,
+                          config.pairs.anchor_length).to_numpy()
+    datasets, frames = {}, {}
+    columns = ["chrom1", "start1", "end1", "chrom2", "start2", "end2", "cis"]
+    for name in SPLITS:
+        rows = np.flatnonzero(split == name)
+        datasets[name] = SequenceDataset(codes[rows], labels[rows], seed=seed)
+        frames[name] = pairs.iloc[rows][columns].assign(contact=labels[rows, 0]).reset_index(
+            drop=True)
+    if all_as_test and len(datasets["test"]) == 0:
+        raise DnalensError(f"{config.pairs.bedpe}: no pairs to evaluate")
+    return DataBundle(["contact"], codes.shape[1], datasets, frames, genome, "pairs")
 
 
 def _build_table(config: DataConfig, seed: int, all_as_test: bool) -> DataBundle:

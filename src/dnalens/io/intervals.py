@@ -22,7 +22,7 @@ from dnalens.io.contigs import check_within_chromosomes, match_contigs
 if TYPE_CHECKING:
     from dnalens.io.genome import Genome
 
-__all__ = ["NARROWPEAK_COLUMNS", "read_bed", "write_bed"]
+__all__ = ["NARROWPEAK_COLUMNS", "parse_region", "read_bed", "write_bed"]
 
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 NARROWPEAK_COLUMNS = [*BED_COLUMNS, "signalValue", "pValue", "qValue", "summit"]
@@ -199,3 +199,31 @@ def write_bed(df: pd.DataFrame, path: str | Path) -> Path:
         body.to_csv(handle, sep="\t", header=False, index=False)
     os.replace(tmp, path)
     return path
+
+
+def parse_region(text: str, genome: Genome) -> tuple[str, int, int]:
+    """``chrom:start-end`` (0-based half-open; commas allowed) checked against a genome.
+
+    Returns
+    -------
+    (chrom, start, end), the chromosome under the genome's own name (``1`` for ``chr1``
+    when the FASTA says ``1``).
+
+    Raises
+    ------
+    CoordinateError
+        Not of that form, start >= end, or past the chromosome end.
+    """
+    from dnalens.io.contigs import genome_name
+
+    chrom, sep, span = text.replace(",", "").rpartition(":")
+    first, dash, last = span.partition("-")
+    if not sep or not dash or not first.isdigit() or not last.isdigit():
+        raise CoordinateError(f"region '{text}': expected chrom:start-end, e.g. chr1:0-100000")
+    start, end = int(first), int(last)
+    name = genome_name(chrom, genome) or chrom
+    size = genome.check_chrom(name)
+    if not 0 <= start < end <= size:
+        raise CoordinateError(f"region '{text}': start must be < end and end <= the length of "
+                              f"{name} ({size:,})")
+    return name, start, end

@@ -30,7 +30,11 @@ def write_evaluation(run_dir: str | Path, data: DataConfig | None = None, *,
     ``evaluation_baseline.tsv``, ``predictions.tsv``, ``roc.png``, ``pr.png`` and
     ``training.png``. Splice runs write per-class top-k accuracy and average precision
     (task, top_k, auprc, auroc, n_pos, n_neg), and ``predictions.tsv`` lists annotated and
-    predicted sites (see :func:`dnalens.apply.evaluate.evaluate_splice`).
+    predicted sites (see :func:`dnalens.apply.evaluate.evaluate_splice`). Coverage and
+    contact-map runs write Pearson and Spearman per track (task, pearson, spearman, n),
+    per-window correlations in ``predictions.tsv``, correlation by distance
+    (``evaluation_distance.tsv``, contact maps) and ``tracks.png`` / ``maps.png`` /
+    ``distance.png`` (see :mod:`dnalens.apply.evaluate_longrange`).
 
     Parameters
     ----------
@@ -42,6 +46,12 @@ def write_evaluation(run_dir: str | Path, data: DataConfig | None = None, *,
     out_dir = Path(out_dir) if out_dir is not None else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     result = evaluate_run(run_dir, data, split=split, device=device)
+    if result.regression is not None:
+        from dnalens.apply.evaluate_longrange import write_regression_outputs
+
+        written = write_regression_outputs(result.regression, result.dataset, out_dir)
+        curves = plot_training_curves(run_dir / "metrics.csv", out_dir / "training.png")
+        return result, written + ([curves] if curves is not None else [])
     written = [write_table(result.table, out_dir / "evaluation.tsv")]
     if result.baseline_table is not None:
         written.append(write_table(result.baseline_table, out_dir / "evaluation_baseline.tsv"))

@@ -89,8 +89,8 @@ def _evaluation(run: RunView) -> tuple[Section, pd.DataFrame | None]:
         section.note = ("No evaluation.tsv in the run folder; run `dnalens evaluate RUN` "
                         "first.")
         return section, None
-    shown = table[[c for c in ("task", "top_k", "auroc", "auprc", "n_pos", "n_neg")
-                   if c in table]].copy()
+    shown = table[[c for c in ("task", "top_k", "auroc", "auprc", "pearson", "spearman", "n",
+                               "n_pos", "n_neg") if c in table]].copy()
     baseline = read_tsv(run.dir / "evaluation_baseline.tsv")
     if baseline is not None and "task" in baseline:
         base = baseline.set_index("task")
@@ -101,7 +101,19 @@ def _evaluation(run: RunView) -> tuple[Section, pd.DataFrame | None]:
             shown["auprc_gain"] = shown["auprc"] - shown["kmer_auprc"]
     else:
         section.note = "No evaluation_baseline.tsv: the k-mer baseline was not trained."
-    section.body.append(html_table(shown, highlight={"auroc": "key", "auprc": "key"}))
+    section.body.append(html_table(shown, highlight={"auroc": "key", "auprc": "key",
+                                                     "pearson": "key"}))
+    if "pearson" in table:
+        section.caption = ("Pearson and Spearman correlation of predicted with observed values "
+                        "over every bin (coverage) or map entry (contacts) of the held-out "
+                        "windows; 0 is chance, 1 perfect.")
+        section.note = None
+        for name, alt in (("tracks.png", "predicted and observed tracks"),
+                          ("maps.png", "observed and predicted contact maps"),
+                          ("distance.png", "correlation by distance")):
+            if (run.dir / name).exists():
+                section.body.append(image(run.dir / name, alt, cls="wide"))
+        return section, table
     figures = [image(run.dir / name, name.split(".")[0].upper() + " curves")
                for name in ("roc.png", "pr.png") if (run.dir / name).exists()]
     if figures:
@@ -268,7 +280,14 @@ def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str]
             text = render_page(run.dir.name, header, sections)
             out.parent.mkdir(parents=True, exist_ok=True)
             return write_text_atomic(out, text)
-        sections += _interpretation(run, n_filters, tmp)
+        if _is_long_range_run(run):
+            skipped = Section("What the model learned", "Filter logos, attributions and "
+                              "in-silico mutagenesis of top test sequences.")
+            skipped.note = ("Not drawn for coverage and contact-map models; use `dnalens "
+                            "attribute` on regions of interest.")
+            sections.append(skipped)
+        else:
+            sections += _interpretation(run, n_filters, tmp)
         if variants_tsv is None and (run_dir / "variants.tsv").exists():
             variants_tsv = run_dir / "variants.tsv"
         sections.append(modisco_section(run, tmp))
@@ -302,6 +321,15 @@ def _interpretation(run: RunView, n_filters: int, tmp: Path) -> list[Section]:
                            "in-silico mutagenesis of top test sequences.")
     placeholder.note = f"Skipped: {reason}"
     return [placeholder]
+
+
+def _is_long_range_run(run: RunView) -> bool:
+    try:
+        from dnalens.apply.evaluate import load_run_config_of
+
+        return load_run_config_of(run.dir).data.kind in ("coverage", "contacts")
+    except Exception:  # no readable config
+        return False
 
 
 def _is_splice_run(run: RunView) -> bool:

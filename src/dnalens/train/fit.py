@@ -16,6 +16,7 @@ import logging
 import shutil
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
@@ -69,15 +70,30 @@ def model_params(config: RunConfig, bundle: DataBundle) -> dict:
     ``output_length`` and ``n_tasks`` = 3, and a model parameter that disagrees is an error.
     """
     params = dict(config.model.params)
-    splice = config.data.splice
-    implied = ({"input_length": bundle.input_length} if bundle.kind != "splice" else
-               {"context": splice.context, "output_length": splice.output_length})
+    implied = _implied_params(config, bundle)
     implied["n_tasks"] = len(bundle.tasks)
     for key, value in implied.items():
         if params.setdefault(key, value) != value:
             raise ConfigError(f"model.params.{key} ({params[key]}) differs from what the data "
                               f"give ({value}); remove it from model.params")
     return params
+
+
+def _implied_params(config: RunConfig, bundle: DataBundle) -> dict:
+    data = config.data
+    if bundle.kind == "splice":
+        return {"context": data.splice.context, "output_length": data.splice.output_length}
+    if bundle.kind == "coverage":
+        block = data.coverage
+        return {"input_length": block.input_length, "bin_size": block.bin_size,
+                "crop_bins": block.crop_bins}
+    if bundle.kind == "contacts":
+        block = data.contacts
+        resolution = bundle.datasets["train"].targets.resolution
+        shared = ({"crop_bins": block.crop_bins, "diagonal_offset": block.diagonal_offset}
+                  if block.layout == "map" else {"band_bins": block.band_bins})
+        return {"input_length": block.input_length, "bin_size": resolution, **shared}
+    return {"input_length": bundle.input_length}
 
 
 def _monitor_mode(monitor: str) -> str:
@@ -104,10 +120,19 @@ def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer
                         enable_version_counter=False),
         EarlyStopping(monitor=monitor, mode=_monitor_mode(monitor), patience=train.patience),
     ]
+    if train.checkpoint_minutes is not None:
+        # Long epochs (days of training on large genomes): also write last.ckpt every few
+        # minutes, so an interrupted run loses at most that much.
+        callbacks.append(ModelCheckpoint(
+            dirpath=member_dir / "checkpoints", filename="last", save_top_k=0, save_last=True,
+            train_time_interval=timedelta(minutes=train.checkpoint_minutes),
+            enable_version_counter=False))
     return L.Trainer(
         default_root_dir=member_dir, max_epochs=train.max_epochs,
         accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
-        precision=train.precision, callbacks=callbacks,
+        precision=train.precision, callbacks=callbacks, num_nodes=train.num_nodes,
+        accumulate_grad_batches=train.accumulate_grad_batches,
+        gradient_clip_val=train.gradient_clip,
         logger=CSVLogger(member_dir, name="", version=""),
         enable_progress_bar=train.progress_bar, enable_model_summary=False,
         limit_train_batches=train.limit_train_batches,
@@ -131,7 +156,10 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
     if bundle.kind == "splice" and train.pos_weight != "none":
         raise ConfigError("train.pos_weight applies to the 'bce' loss only; splice data uses "
                           "the 'categorical' loss")
-    weights = (None if bundle.kind == "splice" else
+    if train.pos_weight != "none" and train.loss != "bce":
+        raise ConfigError(f"train.pos_weight applies to the 'bce' loss only; loss is "
+                          f"'{train.loss}'")
+    weights = (None if train.loss != "bce" else
                positive_weights(bundle.datasets["train"].labels.numpy(), train.pos_weight))
     task = SequenceTask(model, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
                         momentum=train.momentum, l2=train.l2, l1=train.l1, pos_weight=weights)
@@ -241,7 +269,10 @@ def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = Fals
 
 
 def check_finite_labels(bundle: DataBundle) -> None:
-    """Refuse NaN or infinite labels before training starts."""
+    """Refuse NaN or infinite labels before training starts (targets read per batch, as
+    coverage and contact maps are, are checked by the loss instead)."""
     for split, dataset in bundle.datasets.items():
+        if not hasattr(dataset, "labels"):
+            continue
         if not torch.isfinite(dataset.labels).all():
             raise TrainingError(f"{split} labels contain NaN or infinite values")

@@ -12,33 +12,47 @@ from torch import Tensor, nn
 
 from dnalens.data.splice import IGNORE, site_scores
 from dnalens.errors import ConfigError, TrainingError
+from dnalens.train.losses import MaskedMSE, MultinomialPoisson, PoissonRate
 from dnalens.train.metrics import auprc, auroc, top_k_accuracy
 
 __all__ = ["SequenceTask", "make_loss"]
 
 
-def make_loss(name: str, pos_weight: Tensor | None = None) -> nn.Module:
-    """Loss on model outputs (logits for 'bce' and 'categorical', log-rates for 'poisson').
+def make_loss(name: str, pos_weight: Tensor | None = None, *, rates: bool = False
+              ) -> nn.Module:
+    """Loss on model outputs (logits for 'bce' and 'categorical', log-rates for 'poisson'
+    unless ``rates``).
 
     Parameters
     ----------
-    name : {'bce', 'mse', 'poisson', 'categorical'}
+    name : {'bce', 'mse', 'poisson', 'multinomial_poisson', 'categorical'}
         'categorical' is per-base cross-entropy over classes: outputs (batch, classes, L)
         logits, labels (batch, L) int64 class indices, -1 ignored (SpliceAI's loss).
+        'mse' leaves NaN targets out (contact-map bins without coverage).
+        'multinomial_poisson' is Basenji2's coverage loss (rates only).
     pos_weight : Tensor, shape (n_tasks,), optional
         Weight of positives per task (BCE only), e.g. n_neg / n_pos.
+    rates : bool
+        The model outputs non-negative rates (coverage models end in softplus), not
+        log-rates.
     """
     if name == "bce":
         return nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     if pos_weight is not None:
         raise ConfigError(f"pos_weight applies to the 'bce' loss only; loss is '{name}'")
     if name == "mse":
-        return nn.MSELoss()
+        return MaskedMSE()
     if name == "poisson":
-        return nn.PoissonNLLLoss(log_input=True, full=False)
+        return PoissonRate() if rates else nn.PoissonNLLLoss(log_input=True, full=False)
+    if name == "multinomial_poisson":
+        if not rates:
+            raise ConfigError("the 'multinomial_poisson' loss needs a coverage model (basenji, "
+                              "enformer) whose outputs are rates")
+        return MultinomialPoisson()
     if name == "categorical":
         return nn.CrossEntropyLoss(ignore_index=IGNORE)
-    raise ConfigError(f"unknown loss '{name}'; choose bce, mse, poisson or categorical")
+    raise ConfigError(f"unknown loss '{name}'; choose bce, mse, poisson, multinomial_poisson "
+                      "or categorical")
 
 
 def _penalised(parameters: list[tuple[str, nn.Parameter]]) -> list[nn.Parameter]:
@@ -71,7 +85,9 @@ class SequenceTask(L.LightningModule):
         self.save_hyperparameters(ignore=["model"])
         self.model = model
         weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
-        self.loss_fn = make_loss(loss, weight)
+        self.loss_fn = make_loss(loss, weight,
+                                 rates=getattr(model, "output_kind", None) == "coverage")
+        self._correlation = _PearsonSums()
         self._val_outputs: list[Tensor] = []
         self._val_labels: list[Tensor] = []
 
@@ -102,6 +118,10 @@ class SequenceTask(L.LightningModule):
         loss, out = self._loss(batch)
         self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True,
                  batch_size=batch[0].shape[0], sync_dist=True)
+        if self.hparams.loss in ("mse", "poisson", "multinomial_poisson"):
+            # Regression targets can be large (tracks x bins x windows): keep running sums.
+            self._correlation.update(out.detach().float(), batch[1].detach().float())
+            return
         if self.hparams.loss == "categorical":
             # Keep only P(acceptor), P(donor) at labelled bases: (m, 2) per batch.
             probabilities = torch.softmax(out.detach().float(), dim=1).cpu().numpy()
@@ -113,6 +133,11 @@ class SequenceTask(L.LightningModule):
         self._val_labels.append(batch[1].detach().cpu())
 
     def on_validation_epoch_end(self) -> None:
+        if self._correlation.n is not None:
+            sums = self._correlation.reduce(self)
+            self.log("val_pearson", _nanmean(sums.tolist()), prog_bar=True)
+            self._correlation = _PearsonSums()
+            return
         if not self._val_outputs:
             return
         scores = torch.cat(self._val_outputs).numpy()
@@ -149,3 +174,35 @@ class SequenceTask(L.LightningModule):
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not math.isnan(v)]
     return float(np.mean(finite)) if finite else 0.0
+
+
+class _PearsonSums:
+    """Per-task running sums for Pearson's r over every finite (output, target) pair.
+
+    Outputs and targets are (batch, tasks, ...) or (batch, tasks); values along the other
+    axes (bins, map entries) are pooled within a task.
+    """
+
+    def __init__(self) -> None:
+        self.n = None
+
+    def update(self, out: Tensor, target: Tensor) -> None:
+        out = out.reshape(out.shape[0], out.shape[1], -1).double()
+        target = target.reshape(target.shape[0], target.shape[1], -1).double()
+        mask = torch.isfinite(target)
+        x = torch.where(mask, out, 0.0)
+        y = torch.where(mask, target, 0.0)
+        sums = torch.stack([mask.sum((0, 2)).double(), x.sum((0, 2)), y.sum((0, 2)),
+                            (x * x).sum((0, 2)), (y * y).sum((0, 2)), (x * y).sum((0, 2))])
+        self.n = sums if self.n is None else self.n + sums
+
+    def reduce(self, module: L.LightningModule) -> Tensor:
+        """r per task, summed over the processes of a distributed run first."""
+        sums = self.n
+        if module.trainer is not None and module.trainer.world_size > 1:
+            sums = module.all_gather(sums.to(module.device)).sum(0).cpu()
+        n, sx, sy, sxx, syy, sxy = sums
+        cov = sxy - sx * sy / n.clamp(min=1)
+        var_x = sxx - sx * sx / n.clamp(min=1)
+        var_y = syy - sy * sy / n.clamp(min=1)
+        return (cov / torch.sqrt(var_x * var_y)).float()
