@@ -103,3 +103,25 @@ def test_contact_run_evaluates_by_distance_and_writes_a_cool(demo, tmp_path):
                                                                 balance=False)
     upper = np.triu_indices(14, k=2)
     np.testing.assert_allclose(written_map[upper], maps[0][upper], rtol=1e-5)
+
+
+def test_variants_on_a_coverage_run_sum_tracks_per_gene(coverage_run, tmp_path):
+    _, data, result = coverage_run
+    genome = Genome(data.genome)
+    rows = []
+    for pos0 in (10_000, 60_000, 120_000):
+        base = genome.fetch("chr4", pos0, pos0 + 1)
+        rows.append(f"chr4\t{pos0 + 1}\tv{pos0}\t{base}\t{'C' if base != 'C' else 'G'}")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   + "".join(r + "\t.\t.\t.\n" for r in rows))
+    genes = tmp_path / "genes.bed"
+    genes.write_text("chr4\t9900\t10300\tgeneA\nchr4\t59000\t61000\tgeneB\n")
+    out = tmp_path / "effects.tsv"
+    assert main(["variants", str(result.run_dir), "--vcf", str(vcf), "--out", str(out),
+                 "--genes", str(genes), "--device", "cpu"]) == 0
+    table = pd.read_csv(out, sep="\t")
+    assert list(table["gene"]) == ["geneA", "geneB"]  # v120000 is in no gene: skipped
+    assert {"enhancer_a_ref", "enhancer_a_alt", "enhancer_a_diff", "ctcf_log2fc"} <= set(table)
+    np.testing.assert_allclose(table["ctcf_diff"], table["ctcf_alt"] - table["ctcf_ref"],
+                               atol=1e-4)

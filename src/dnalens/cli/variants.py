@@ -37,8 +37,21 @@ def variants(
         "this command; see docs in dnalens.apply.variant_parallel for nodes and SLURM.",
         min=1)] = None,
     num_nodes: Annotated[int, typer.Option(help="Nodes, with --devices per node.", min=1)] = 1,
+    window_bp: Annotated[int | None, typer.Option(
+        help="Coverage models: sum each track over this many bp centred on the variant "
+             "(default: the whole output).", min=1, show_default=False)] = None,
+    genes: Annotated[Path | None, typer.Option(
+        help="Coverage models: a BED of gene spans; each variant is scored over every gene "
+             "containing it (one row per gene).", show_default=False)] = None,
+    maps: Annotated[Path | None, typer.Option(
+        help="Contact-map models: also save every variant's ref and alt maps (.npz).",
+        show_default=False)] = None,
 ) -> None:
-    """Score the effect of each VCF variant on every task of a trained model."""
+    """Score the effect of each VCF variant on every task of a trained model.
+
+    Coverage models (basenji, enformer): per track, predicted coverage summed over the
+    output (or --window-bp, or each gene of --genes) for ref and alt, diff and log2fc.
+    Contact-map models (akita, deepc): per map, Akita's SCD, the largest and the mean change."""
     from dnalens.apply.variants import score_variants
     from dnalens.io.variants import read_vcf
     from dnalens.models.store import load_model, read_model_card
@@ -46,6 +59,12 @@ def variants(
     card = read_model_card(run)
     model = load_model(run)
     reference = run_genome(run, genome)
+    members = getattr(model, "members", None)
+    kind = getattr(members[0] if members else model, "output_kind", None)
+    if kind in ("coverage", "contact_map", "contact_strip"):
+        _long_range(model, card, reference, vcf, out, kind, window_bp, genes, maps,
+                    both_strands, device)
+        return
     # Models trained with 'bce' give logits; other losses (mse, poisson) are scored raw.
     probabilities = not logits and card.extra.get("loss", "bce") == "bce"
     if devices is not None:
@@ -64,6 +83,32 @@ def variants(
     typer.echo(summary.describe(), err=True)
     if out_vcf is not None:
         typer.echo(f"VCF with INFO/DNALENS -> {out_vcf}", err=True)
+
+
+def _long_range(model, card, reference, vcf, out, kind, window_bp, genes, maps, both_strands,
+                device) -> None:
+    """Variant effects of coverage and contact-map models (apply.variant_longrange)."""
+    from dnalens.apply.variant_longrange import (
+        contact_variant_effects,
+        coverage_variant_effects,
+    )
+    from dnalens.io.intervals import read_bed
+    from dnalens.io.variants import read_vcf
+
+    records = read_vcf(vcf, reference)
+    if kind == "coverage":
+        gene_table = read_bed(genes, reference) if genes is not None else None
+        summary = coverage_variant_effects(model, reference, records, out,
+                                           window_bp=window_bp, genes=gene_table,
+                                           tasks=list(card.tasks), device=device,
+                                           both_strands=both_strands, progress=None)
+    else:
+        summary = contact_variant_effects(model, reference, records, out, maps_npz=maps,
+                                          tasks=list(card.tasks), device=device,
+                                          progress=None)
+    typer.echo(summary.describe(), err=True)
+    for reason, examples in sorted(summary.examples.items()):
+        typer.echo(f"  {reason}: {examples[0]}", err=True)
 
 
 def _distributed(model, card, reference, vcf, out, out_vcf, batch_size, both_strands,
