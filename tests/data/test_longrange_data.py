@@ -154,3 +154,20 @@ def test_pairs_are_both_anchor_windows_end_to_end(demo):
     assert x[0].argmax(0).tolist() == ["ACGT".index(b) for b in expected]
     assert y[0, 0].item() == frame.loc[0, "contact"]
     assert set(bundle.frames["test"]["chrom1"]) == {"chr4"}
+
+
+def test_longrange_demo_command_writes_configs_that_build(tmp_path):
+    from dnalens.cli.main import main
+    from dnalens.config import load_run_config
+
+    out = tmp_path / "lr"
+    assert main(["longrange-demo", "--out", str(out), "--chrom-length", "204800"]) == 0
+    kinds = {}
+    for name in ("basenji", "enformer", "akita", "deepc", "pair"):
+        config = load_run_config(out / f"{name}.yaml")
+        bundle = build_data(config.data)
+        kinds[name] = bundle.kind
+        assert len(bundle.datasets["train"]) > 0 and len(bundle.datasets["test"]) > 0
+        assert config.model.name == name
+    assert kinds == {"basenji": "coverage", "enformer": "coverage", "akita": "contacts",
+                     "deepc": "contacts", "pair": "pairs"}
