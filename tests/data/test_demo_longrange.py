@@ -94,7 +94,7 @@ def test_files_exist_and_open(demo):
     tracks = pd.read_csv(demo.tracks_tsv, sep="\t")
     assert list(tracks.columns) == ["name", "file", "summary", "transform"]
     assert list(tracks.name) == list(demo.bigwigs) == ["enhancer_a", "enhancer_b", "ctcf"]
-    assert set(tracks["summary"]) == {"sum"} and set(tracks["transform"]) == {"none"}
+    assert set(tracks["summary"]) == {"mean"} and set(tracks["transform"]) == {"none"}
     for name, file in zip(tracks.name, tracks.file, strict=True):
         assert demo.tracks_tsv.parent / file == demo.bigwigs[name]
         bw = pyBigWig.open(str(demo.bigwigs[name]))

@@ -40,7 +40,9 @@ def longrange_demo(
     out: Annotated[Path, typer.Option(help="Folder for the data and the example configs.")
                    ] = Path("dnalens-longrange"),
     chrom_length: Annotated[int, typer.Option(help="Length of each synthetic chromosome.")
-                            ] = 409_600,
+                            ] = 600_000,
+    n_chroms: Annotated[int, typer.Option(help="Synthetic chromosomes (last two held out).")
+                        ] = 6,
     seed: Annotated[int, typer.Option(help="Seed of the genome.")] = 0,
 ) -> None:
     """Write the simulated long-range genome (convergent CTCF domains in a .cool, enhancer
@@ -49,8 +51,8 @@ def longrange_demo(
     from dnalens.data.demo_longrange import write_longrange_demo
     from dnalens.report.longrange_configs import write_longrange_configs
 
-    data = write_longrange_demo(out / "data", seed=seed, chrom_length=chrom_length,
-                                resolution=1024, domain_size=(20_480, 40_960))
+    data = write_longrange_demo(out / "data", seed=seed, n_chroms=n_chroms,
+                                chrom_length=chrom_length, pairs_per_chrom=1000)
     paths = write_longrange_configs(data, out)
     console.print(f"data:    {data.root}\nconfigs: " + ", ".join(str(p) for p in paths)
                   + f"\ntrain:   dnalens train {paths[0]}")

@@ -108,8 +108,8 @@ class LongRangeDemo:
     genome : Path
         ``genome.fa`` (indexed: ``genome.fa.fai`` beside it); ``chr1`` .. ``chrN``.
     tracks_tsv : Path
-        ``tracks.tsv``: columns name, file (relative to the TSV), summary (``sum``),
-        transform (``none``).
+        ``tracks.tsv``: columns name, file (relative to the TSV), summary (``mean``:
+        coverage per base, one scale for any bin size), transform (``none``).
     bigwigs : dict[str, Path]
         Track name -> ``tracks/<name>.bw`` (per-base coverage).
     cool : Path
@@ -257,7 +257,7 @@ def write_longrange_demo(
     tracks_tsv = root / "tracks.tsv"
     tracks_tsv.write_text(
         "name\tfile\tsummary\ttransform\n"
-        + "".join(f"{name}\ttracks/{name}.bw\tsum\tnone\n" for name in bigwigs)
+        + "".join(f"{name}\ttracks/{name}.bw\tmean\tnone\n" for name in bigwigs)
     )
 
     cool = root / "contacts.cool"

@@ -67,6 +67,9 @@ class PairConfig:
         Width of the dense layer before the output (SPEID: 925).
     dropout : float
         Dropout after the dense layer.
+    batch_norm : bool
+        Batch norm after the convolution and the dense layer. SPEID has none; with small
+        data it keeps the ReLUs from dying (all-zero features, a constant prediction).
     """
 
     input_length: int
@@ -81,6 +84,7 @@ class PairConfig:
     lstm_pooling: str = "max"
     hidden: int = 925
     dropout: float = 0.5
+    batch_norm: bool = False
 
 
 def _branch(config: PairConfig) -> nn.Sequential:
@@ -91,6 +95,7 @@ def _branch(config: PairConfig) -> nn.Sequential:
         config.kernel_size,
         pool_size=config.pool_size,
         dropout=config.conv_dropout,
+        batch_norm=config.batch_norm,
     )
 
 
@@ -112,7 +117,8 @@ class PairTrunk(nn.Module):
             features = 2 * config.lstm_hidden
         else:
             features = 2 * config.conv_channels * branch_length
-        self.dense = layers.dense_block(features, config.hidden, dropout=config.dropout)
+        self.dense = layers.dense_block(features, config.hidden, dropout=config.dropout,
+                                        batch_norm=config.batch_norm)
 
     def branch_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Conv features of each anchor, computed independently.

@@ -10,7 +10,6 @@ from dnalens.files import write_text_atomic
 
 __all__ = ["longrange_configs", "write_longrange_configs"]
 
-_SPLIT = {"valid_chroms": ["chr3"], "test_chroms": ["chr4"]}
 
 
 def longrange_configs(data) -> dict[str, dict]:
@@ -21,17 +20,19 @@ def longrange_configs(data) -> dict[str, dict]:
     data : dnalens.data.demo_longrange.LongRangeDemo
     """
     root = Path(data.root)
+    chroms = sorted(data.chrom_sizes, key=lambda c: int(c.removeprefix("chr")))
+    split = {"valid_chroms": [chroms[-2]], "test_chroms": [chroms[-1]]}
     genome = str(Path(data.genome).relative_to(root.parent))
     coverage = {"tracks": str(Path(data.tracks_tsv).relative_to(root.parent)),
-                "input_length": 4096, "bin_size": 64, "crop_bins": 4, "stride": 1024}
-    contacts = {"cool": str(Path(data.cool).relative_to(root.parent)), "input_length": 65536,
-                "stride": 4096}
+                "input_length": 4096, "bin_size": 64, "crop_bins": 4, "stride": 2048}
+    contacts = {"cool": str(Path(data.cool).relative_to(root.parent)), "input_length": 131072,
+                "stride": 16384}
     train = {"max_epochs": 20, "batch_size": 16, "lr": 0.002, "monitor": "val_pearson",
              "patience": 5}
 
     def run(name: str, data_block: dict, model: dict, **train_updates) -> dict:
         return {"name": name, "seed": 0, "output_dir": "runs",
-                "data": {"genome": genome, **data_block, "split": _SPLIT},
+                "data": {"genome": genome, **data_block, "split": split},
                 "model": model, "train": {**train, **train_updates}}
 
     return {
@@ -54,8 +55,8 @@ def longrange_configs(data) -> dict[str, dict]:
                                        "anchor_length": 500}},
                     {"name": "pair", "params": {"conv_channels": 64, "kernel_size": 12,
                                                 "pool_size": 10, "combiner": "dense",
-                                                "hidden": 32}},
-                    monitor="val_auroc", baseline="none"),
+                                                "hidden": 32, "batch_norm": True}},
+                    monitor="val_auroc", baseline="none", batch_size=32, lr=0.001),
     }
 
 
