@@ -142,9 +142,7 @@ def write_regression_outputs(result: RegressionResult, dataset, out_dir: Path) -
         written.append(write_table(result.distance, out_dir / "evaluation_distance.tsv"))
     if len(result.windows) == 0:
         return written
-    scores = result.per_window[[f"{t}_pearson" for t in result.tasks]].mean(axis=1)
-    # The window the model does best on, among those with signal worth drawing.
-    best = int(np.nanargmax(scores.to_numpy())) if scores.notna().any() else 0
+    best = _window_to_draw(result)
     row = result.windows.iloc[best]
     targets = dataset.targets
     if hasattr(targets, "rows"):
@@ -159,6 +157,20 @@ def write_regression_outputs(result: RegressionResult, dataset, out_dir: Path) -
             result.tasks, out_dir / "tracks.png", bin_size=targets.bin_size,
             title=f"held-out window {row['chrom']}:{int(row['start']):,}-{int(row['end']):,}"))
     return written
+
+
+def _window_to_draw(result: RegressionResult) -> int:
+    """The best-predicted window among the quarter with the most signal (a well-predicted
+    window with nothing in it says little)."""
+    scores = result.per_window[[f"{t}_pearson" for t in result.tasks]].mean(axis=1).to_numpy()
+    if not np.isfinite(scores).any():
+        return 0
+    signal = np.nanstd(result.observed.reshape(len(scores), -1), axis=1)
+    rich = signal >= np.nanquantile(signal, 0.75)
+    candidates = np.where(rich & np.isfinite(scores), scores, -np.inf)
+    if not np.isfinite(candidates).any():
+        candidates = np.where(np.isfinite(scores), scores, -np.inf)
+    return int(np.argmax(candidates))
 
 
 def _contact_figures(result: RegressionResult, targets, best: int, row: pd.Series,

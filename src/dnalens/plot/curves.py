@@ -74,11 +74,14 @@ def plot_training_curves(metrics_csv: Path, out_path: Path) -> Path | None:
             series = per_epoch[column].dropna()
             loss_ax.plot(series.index, series.values, marker="o", ms=3, label=column)
     loss_ax.set(title="Loss", xlabel="epoch")
-    for column in ("val_auroc", "val_auprc"):
+    for column in ("val_auroc", "val_auprc", "val_topk", "val_pearson"):
         if column in per_epoch.columns:
             series = per_epoch[column].dropna()
             score_ax.plot(series.index, series.values, marker="o", ms=3, label=column)
-    score_ax.set(title="Validation", xlabel="epoch", ylim=(0, 1.02))
+    # Pearson can be negative early in training; the other scores live in [0, 1].
+    low = min(0.0, float(per_epoch["val_pearson"].min())) if "val_pearson" in per_epoch \
+        and per_epoch["val_pearson"].notna().any() else 0.0
+    score_ax.set(title="Validation", xlabel="epoch", ylim=(low, 1.02))
     for ax in (loss_ax, score_ax):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

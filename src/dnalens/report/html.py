@@ -67,7 +67,8 @@ def _training(run: RunView, tmp: Path) -> Section:
     from dnalens.plot.curves import plot_training_curves
 
     section = Section("Training", "Loss per epoch (left; lower is better) and validation "
-                       "AUROC/AUPRC (right; higher is better). Training loss falling while "
+                       "scores (right: AUROC/AUPRC, top-k accuracy or Pearson r; higher is "
+                       "better). Training loss falling while "
                        "validation loss rises is overfitting.")
     png = run.dir / "training.png"
     if not png.exists():
