@@ -41,22 +41,13 @@ from dnalens.apply.splice_vcf import (
     write_splice_outputs,
 )
 from dnalens.apply.splicing import SpliceSummary, model_context
+from dnalens.apply.variant_parallel import LAUNCHING_STRATEGIES, rank_and_world, whole_batch
 from dnalens.errors import ConfigError
 from dnalens.io.annotation import GeneTable
 from dnalens.io.genome import Genome
 from dnalens.train.fit import quiet_lightning
 
 __all__ = ["score_splice_variants_distributed"]
-
-_LAUNCHING_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
-
-
-def _rank_and_world() -> tuple[int, int]:
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
 
 class _RecordBatches(IterableDataset):
     """Yields ``(first, records)``: this process's share of the VCF's batches of records."""
@@ -65,7 +56,7 @@ class _RecordBatches(IterableDataset):
         self.vcf, self.batch_size = vcf, batch_size
 
     def __iter__(self) -> Iterator[tuple[int, list[pysam.VariantRecord]]]:
-        rank, world = _rank_and_world()
+        rank, world = rank_and_world()
         with pysam.VariantFile(str(self.vcf)) as source:
             batch: list[pysam.VariantRecord] = []
             number = first = 0
@@ -119,10 +110,6 @@ class _SpliceWriter(L.LightningModule):
         summary = {"records": self.summary.records, "scored": self.summary.scored,
                    "skipped": dict(self.summary.skipped), "examples": self.summary.examples}
         _summary_path(self.out_vcf, self.global_rank).write_text(json.dumps(summary))
-
-
-def _whole(batch: object) -> object:
-    return batch
 
 
 def _part_path(out_vcf: Path, rank: int) -> Path:
@@ -212,7 +199,7 @@ def score_splice_variants_distributed(
     out_vcf.parent.mkdir(parents=True, exist_ok=True)
     quiet_lightning()
     module = _SpliceWriter(model, genome, genes, vcf, out_vcf, distance)
-    loader = DataLoader(_RecordBatches(vcf, batch_size), batch_size=None, collate_fn=_whole)
+    loader = DataLoader(_RecordBatches(vcf, batch_size), batch_size=None, collate_fn=whole_batch)
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy,
                         num_nodes=num_nodes, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=False,
@@ -221,7 +208,7 @@ def score_splice_variants_distributed(
         warnings.filterwarnings("ignore", message=".*predict returned None.*")
         trainer.predict(module, loader, return_predictions=False)
     world = trainer.world_size
-    if strategy in _LAUNCHING_STRATEGIES:
+    if strategy in LAUNCHING_STRATEGIES:
         rank = 0  # the launching process, after its workers are done
     else:
         trainer.strategy.barrier()

@@ -238,8 +238,9 @@ def format_entry(job: SpliceJob, scores: np.ndarray, offsets: np.ndarray) -> str
 
 
 def model_context(model: nn.Module) -> int:
-    members = getattr(model, "members", None)
-    context = getattr(members[0] if members else model, "context", None)
+    from dnalens.models.ensemble import core_model
+
+    context = getattr(core_model(model), "context", None)
     if context is None:
         raise InputFileError(f"{type(model).__name__} is not a SpliceAI model (no context)")
     return int(context)

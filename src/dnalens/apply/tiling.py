@@ -22,6 +22,7 @@ from torch import nn
 
 from dnalens.errors import ConfigError, CoordinateError
 from dnalens.io.genome import Genome
+from dnalens.models.ensemble import core_model
 from dnalens.sequence.encoding import one_hot, reverse_complement
 
 __all__ = ["TrackLayout", "TrackPrediction", "predict_bigwigs", "predict_contact_map",
@@ -71,8 +72,7 @@ def track_layout(model: nn.Module) -> TrackLayout | None:
         SpliceAI models declare ``context`` and ``config.output_length``; coverage models
         (``output_kind == "coverage"``) declare ``output_bins`` and ``bin_size``.
     """
-    members = getattr(model, "members", None)
-    core = members[0] if members else model
+    core = core_model(model)
     kind = getattr(core, "output_kind", None)
     if kind == "coverage":
         return TrackLayout(int(core.input_length), int(core.output_bins), int(core.bin_size))
@@ -296,8 +296,7 @@ def predict_contact_map(model: nn.Module, genome: Genome, chrom: str, centre: in
     """
     from dnalens.apply.predict import default_device
 
-    members = getattr(model, "members", None)
-    core = members[0] if members else model
+    core = core_model(model)
     if getattr(core, "output_kind", None) != "contact_map":
         raise ConfigError(f"{type(model).__name__} does not predict contact maps (akita "
                           "models do)")

@@ -67,6 +67,7 @@ from dnalens.errors import ConfigError
 from dnalens.files import write_atomic
 from dnalens.io.genome import Genome
 from dnalens.io.variants import VariantRecord, VcfSummary
+from dnalens.models.ensemble import core_model
 from dnalens.sequence import one_hot, reverse_complement
 
 __all__ = [
@@ -165,20 +166,14 @@ class LongRangeSummary:
 # ---------------------------------------------------------------------------------------------
 
 
-def _core(model: nn.Module) -> nn.Module:
-    """The model, or the first member of an ensemble (members share the layout)."""
-    members = getattr(model, "members", None)
-    return members[0] if members else model
-
-
 def _require_kind(model: nn.Module, kinds: Sequence[str], caller: str, what: str,
                   hint: str) -> str:
-    kind = getattr(_core(model), "output_kind", None)
+    kind = getattr(core_model(model), "output_kind", None)
     if kind not in kinds:
         allowed = " or ".join(repr(k) for k in kinds)
         raise ConfigError(
             f"{caller}: the model must predict {what} (output_kind {allowed}); got "
-            f"{type(_core(model)).__name__} with output_kind {kind!r}; {hint}")
+            f"{type(core_model(model)).__name__} with output_kind {kind!r}; {hint}")
     return kind
 
 
@@ -417,7 +412,7 @@ def coverage_variant_effects(
                   "use dnalens.apply.variants.score_variants for models with one output per "
                   "window, or contact_variant_effects for Akita / deepC")
     _check_common(caller, batch_size)
-    core = _core(model)
+    core = core_model(model)
     layout = _Layout(int(core.input_length), int(core.output_bins), int(core.bin_size))
     tasks = _task_names(tasks, int(core.n_tasks), caller)
     if window_bp is not None and genes is not None:
@@ -641,7 +636,7 @@ def contact_variant_effects(
                          "use coverage_variant_effects for Basenji / Enformer, or "
                          "dnalens.apply.variants.score_variants for one output per window")
     _check_common(caller, batch_size)
-    core = _core(model)
+    core = core_model(model)
     input_length = int(core.input_length)
     n_tasks = int(core.n_tasks)
     tasks = _task_names(tasks, n_tasks, caller)

@@ -40,10 +40,18 @@ from dnalens.io.genome import Genome
 from dnalens.io.variants import VariantRecord, read_vcf
 from dnalens.train.fit import quiet_lightning
 
-__all__ = ["score_variants_distributed"]
+__all__ = ["LAUNCHING_STRATEGIES", "rank_and_world", "score_variants_distributed", "whole_batch"]
 
 # Strategies whose processes are started by (and return to) the calling process.
-_LAUNCHING_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
+LAUNCHING_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 outside a process group)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 class _VcfBatches(IterableDataset):
@@ -53,9 +61,7 @@ class _VcfBatches(IterableDataset):
         self.vcf, self.genome, self.batch_size = vcf, genome, batch_size
 
     def __iter__(self) -> Iterator[tuple[int, list[VariantRecord]]]:
-        dist = torch.distributed
-        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-        world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+        rank, world = rank_and_world()
         stream = iter(read_vcf(self.vcf, Genome(self.genome)))
         number = 0
         while batch := list(islice(stream, self.batch_size)):
@@ -101,7 +107,7 @@ class _VariantWriter(L.LightningModule):
         self.part.close()
 
 
-def _whole(batch: object) -> object:
+def whole_batch(batch: object) -> object:
     """The loader's collate function: a batch of records is already whole."""
     return batch
 
@@ -172,7 +178,7 @@ def score_variants_distributed(
     module = _VariantWriter(model, genome, out_tsv, input_length=input_length, tasks=tasks,
                             probabilities=probabilities, both_strands=both_strands, fast=fast)
     loader = DataLoader(_VcfBatches(vcf, genome, batch_size), batch_size=None,
-                        collate_fn=_whole)
+                        collate_fn=whole_batch)
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy,
                         num_nodes=num_nodes, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=False,
@@ -182,7 +188,7 @@ def score_variants_distributed(
         warnings.filterwarnings("ignore", message=".*predict returned None.*")
         trainer.predict(module, loader, return_predictions=False)
     world = trainer.world_size
-    if strategy in _LAUNCHING_STRATEGIES:
+    if strategy in LAUNCHING_STRATEGIES:
         # The started processes are gone; this is the process that launched them: it merges.
         rank = 0
     else:

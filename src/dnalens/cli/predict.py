@@ -106,8 +106,9 @@ def _whole(model, card, reference, chroms, bigwig_dir, overlap_bins, region, coo
         name, start, end = parse_region(region, reference)
         first, maps = predict_contact_map(model, reference, name, (start + end) // 2,
                                           device=device)
-        members = getattr(model, "members", None)
-        bin_size = int((members[0] if members else model).bin_size)
+        from dnalens.models.ensemble import core_model
+
+        bin_size = int(core_model(model).bin_size)
         path = write_cool(cool, reference.chrom_sizes, bin_size, name, first, maps[0])
         size = maps.shape[-1] * bin_size
         typer.echo(f"{name}:{first:,}-{first + size:,} ({maps.shape[-1]} bins) -> {path}",

@@ -128,8 +128,9 @@ def score(
 
 
 def _context(model: object) -> int:
-    members = getattr(model, "members", None)
-    return int(getattr(members[0] if members else model, "context", 0))
+    from dnalens.models.ensemble import core_model
+
+    return int(getattr(core_model(model), "context", 0))
 
 
 def register(app: typer.Typer) -> None:

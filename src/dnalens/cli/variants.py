@@ -54,13 +54,13 @@ def variants(
     Contact-map models (akita, deepc): per map, Akita's SCD, the largest and the mean change."""
     from dnalens.apply.variants import score_variants
     from dnalens.io.variants import read_vcf
+    from dnalens.models.ensemble import core_model
     from dnalens.models.store import load_model, read_model_card
 
     card = read_model_card(run)
     model = load_model(run)
     reference = run_genome(run, genome)
-    members = getattr(model, "members", None)
-    kind = getattr(members[0] if members else model, "output_kind", None)
+    kind = getattr(core_model(model), "output_kind", None)
     if kind in ("coverage", "contact_map", "contact_strip"):
         _long_range(model, card, reference, vcf, out, kind, window_bp, genes, maps,
                     both_strands, device)

@@ -22,7 +22,7 @@ from dnalens.errors import ConfigError
 from dnalens.models import layers, registry
 from dnalens.models.registry import register
 
-__all__ = ["AVERAGES", "Ensemble", "EnsembleConfig"]
+__all__ = ["AVERAGES", "Ensemble", "EnsembleConfig", "core_model"]
 
 AVERAGES = ("probability", "output", "softmax")
 
@@ -151,3 +151,10 @@ def _build_member(i: int, spec: Any) -> nn.Module:
         return registry.model_from_spec(spec)
     except ConfigError as err:
         raise ConfigError(f"Ensemble member {i}: {err}") from None
+
+
+def core_model(model: nn.Module) -> nn.Module:
+    """The model itself, or an ensemble's first member: members share their input and output
+    layout (context, bins, output kind), so this is where to read it."""
+    members = getattr(model, "members", None)
+    return members[0] if members else model

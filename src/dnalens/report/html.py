@@ -276,24 +276,23 @@ def write_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str]
         header = _header(run)
         sections.append(_training(run, tmp))
         sections.append(_evaluation(run)[0])
-        if _is_splice_run(run):
+        kind = _data_kind(run)
+        if kind == "splice":
             sections += _splice_sections(run, splice_tsv, tmp)
-            text = render_page(run.dir.name, header, sections)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            return write_text_atomic(out, text)
-        if _is_long_range_run(run):
-            skipped = Section("What the model learned", "Filter logos, attributions and "
-                              "in-silico mutagenesis of top test sequences.")
-            skipped.note = ("Not drawn for coverage and contact-map models; use `dnalens "
-                            "attribute` on regions of interest.")
-            sections.append(skipped)
         else:
-            sections += _interpretation(run, n_filters, tmp)
-        if variants_tsv is None and (run_dir / "variants.tsv").exists():
-            variants_tsv = run_dir / "variants.tsv"
-        sections.append(modisco_section(run, tmp))
-        sections.append(variants_section(
-            run, Path(variants_tsv) if variants_tsv is not None else None, tmp))
+            if kind in ("coverage", "contacts"):
+                skipped = Section("What the model learned", "Filter logos, attributions and "
+                                  "in-silico mutagenesis of top test sequences.")
+                skipped.note = ("Not drawn for coverage and contact-map models; use `dnalens "
+                                "attribute` on regions of interest.")
+                sections.append(skipped)
+            else:
+                sections += _interpretation(run, n_filters, tmp)
+            if variants_tsv is None and (run_dir / "variants.tsv").exists():
+                variants_tsv = run_dir / "variants.tsv"
+            sections.append(modisco_section(run, tmp))
+            sections.append(variants_section(
+                run, Path(variants_tsv) if variants_tsv is not None else None, tmp))
         text = render_page(run.dir.name, header, sections)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomic(out, text)
@@ -324,22 +323,15 @@ def _interpretation(run: RunView, n_filters: int, tmp: Path) -> list[Section]:
     return [placeholder]
 
 
-def _is_long_range_run(run: RunView) -> bool:
+def _data_kind(run: RunView) -> str | None:
+    """The run's data source (``DataConfig.kind``: 'peaks', 'splice', 'coverage', ...), or
+    None for a model folder without a readable config."""
     try:
         from dnalens.apply.evaluate import load_run_config_of
 
-        return load_run_config_of(run.dir).data.kind in ("coverage", "contacts")
-    except Exception:  # no readable config
-        return False
-
-
-def _is_splice_run(run: RunView) -> bool:
-    try:
-        from dnalens.apply.evaluate import load_run_config_of
-
-        return load_run_config_of(run.dir).data.splice is not None
-    except Exception:  # no readable config: not a run this report can call a splice run
-        return False
+        return load_run_config_of(run.dir).data.kind
+    except Exception:  # no readable config: report what the model folder holds
+        return None
 
 
 def _splice_sections(run: RunView, splice_tsv: str | os.PathLike[str] | None,
