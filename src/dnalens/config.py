@@ -200,10 +200,10 @@ class DataConfig(_Strict):
         if self.table is None and (self.genome is None or not sources):
             raise ValueError("give either 'table', or 'genome' with at least one 'targets' "
                              "entry (or with 'splice', 'coverage', 'contacts' or 'pairs')")
-        if self.kind in ("coverage", "contacts") and (self.augment.reverse_complement
-                                                      or self.augment.max_shift):
-            raise ValueError(f"augment does not apply to '{self.kind}' data (targets would "
-                             "need flipping too); remove data.augment")
+        if (self.contacts is not None and self.contacts.layout == "strip"
+                and self.augment.reverse_complement):
+            raise ValueError("augment.reverse_complement needs data.contacts.layout 'map': "
+                             "deepC's strip above the centre bin has no mirror image")
         if self.splice is not None and (self.augment.reverse_complement
                                         or self.augment.max_shift):
             raise ValueError("augment does not apply to 'splice' data (labels are strand "

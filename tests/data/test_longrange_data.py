@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pyBigWig
 import pytest
+import torch
 
 from dnalens.config import parse_run_config
 from dnalens.data.build import build_data
@@ -75,9 +76,10 @@ def test_crop_comes_from_the_model_when_data_do_not_give_it(demo):
                                           r"model.params.crop_bins \(5\)"):
         _config(folder, {"genome": str(data.genome), "coverage": {**coverage, "crop_bins": 2}},
                 {"name": "basenji", "params": {"crop_bins": 5}})
-    with pytest.raises(ConfigError, match="augment does not apply to 'coverage'"):
-        _config(folder, {"genome": str(data.genome), "coverage": coverage,
-                         "augment": {"reverse_complement": True}})
+    with pytest.raises(ConfigError, match="reverse_complement needs data.contacts.layout 'map'"):
+        _config(folder, {"genome": str(data.genome), "contacts": {
+            "cool": str(data.cool), "input_length": 16384, "layout": "strip", "band_bins": 6},
+            "augment": {"reverse_complement": True}}, {"name": "deepc"})
     with pytest.raises(ConfigError, match=r"train\.loss for data\.coverage"):
         _config(folder, {"genome": str(data.genome), "coverage": coverage},
                 train={"loss": "bce"})
@@ -126,6 +128,45 @@ def test_strip_targets_follow_the_zigzag_layout(demo):
     assert list(zip(targets.rows.tolist(), targets.cols.tolist(), strict=True)) == [
         (8, 9), (7, 9), (7, 10), (6, 10), (6, 11), (5, 11)]
     assert model_params(config, bundle)["band_bins"] == 6
+
+
+def _flipped_pair(dataset) -> tuple:
+    """Keys of one window drawn unflipped and flipped in some epoch (keys epoch * n + i)."""
+    n = len(dataset)
+    for i in range(n):
+        for epoch in range(1, 30):
+            x0, _ = dataset.__getitems__([i])
+            x1, _ = dataset.__getitems__([epoch * n + i])
+            if not torch.equal(x0, x1):
+                return i, epoch * n + i
+    raise AssertionError("no window was ever flipped")
+
+
+@pytest.mark.parametrize("kind", ["coverage", "contacts"])
+def test_reverse_complement_flips_sequence_and_targets_together(demo, kind):
+    folder, data = demo
+    block = ({"tracks": str(data.tracks_tsv), "input_length": 2048, "bin_size": 64,
+              "crop_bins": 2} if kind == "coverage" else
+             {"cool": str(data.cool), "input_length": 16384, "crop_bins": 1})
+    config = _config(folder, {"genome": str(data.genome), kind: block,
+                              "augment": {"reverse_complement": True}},
+                     {"name": "basenji" if kind == "coverage" else "akita"})
+    bundle = build_data(config.data)
+    train = bundle.datasets["train"]
+    assert not bundle.datasets["valid"].reverse_complement  # only training is augmented
+    plain, flipped = _flipped_pair(train)
+    (x0, y0), (x1, y1) = train.__getitems__([plain]), train.__getitems__([flipped])
+    # The flipped sequence is the reverse complement: A<->T, C<->G (rows 0<->3, 1<->2).
+    assert torch.equal(x1[0], x0[0].flip(0, 1))
+    if kind == "coverage":
+        assert torch.equal(y1[0], y0[0].flip(-1))  # bins in reverse order
+        return
+    # Pixel (i, j) of the 16-bin window becomes (15 - j, 15 - i); the map is cropped by 1.
+    rows, cols = train.targets.rows, train.targets.cols
+    k = int(np.flatnonzero((rows == 3) & (cols == 9))[0])
+    k_mirror = int(np.flatnonzero((rows == 15 - 9) & (cols == 15 - 3))[0])
+    assert y1[0, 0, k_mirror].item() == pytest.approx(y0[0, 0, k].item(), nan_ok=True)
+    np.testing.assert_array_equal(np.sort(y1.numpy().ravel()), np.sort(y0.numpy().ravel()))
 
 
 def test_window_resolution_and_length_errors(demo):

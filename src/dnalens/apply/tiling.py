@@ -26,7 +26,8 @@ from dnalens.models.ensemble import core_model
 from dnalens.sequence.encoding import one_hot, reverse_complement
 
 __all__ = ["TrackLayout", "TrackPrediction", "predict_bigwigs", "predict_contact_map",
-           "predict_region_tracks", "predict_track", "track_layout", "track_windows"]
+           "predict_contact_region", "predict_region_tracks", "predict_track", "track_layout",
+           "track_windows"]
 
 
 @dataclass(frozen=True)
@@ -309,3 +310,63 @@ def predict_contact_map(model: nn.Module, genome: Genome, chrom: str, centre: in
     maps = core.to_matrix(vec)[0].cpu().numpy()
     crop = (length // bin_size - core.map_bins) // 2
     return window_start + crop * bin_size, maps
+
+
+def predict_contact_region(model: nn.Module, genome: Genome, chrom: str, start: int, end: int,
+                           *, step_bins: int | None = None,
+                           device: str | torch.device | None = None) -> tuple[int, np.ndarray]:
+    """Contact maps of a region longer than one window, stitched from overlapping windows.
+
+    Windows advance by ``step_bins``; where they overlap, the predictions are averaged. Pixels
+    farther from the diagonal than one window's map reaches stay NaN, so the result is a
+    band around the diagonal: enough for insulation scores and boundary calls along a whole
+    chromosome (:func:`dnalens.plot.contacts.call_boundaries`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        An Akita-style model (``output_kind`` 'contact_map').
+    genome : Genome
+    chrom : str
+    start, end : int
+        0-based half-open region; maps cover the bins whose windows fit the chromosome.
+    step_bins : int, optional
+        Stride between windows in bins; default half the map.
+    device : str or torch.device, optional
+
+    Returns
+    -------
+    first : int
+        Genome position of bin 0 of the result (a multiple of the bin size).
+    maps : np.ndarray, shape (n_tasks, n, n)
+        Mean prediction per pixel, NaN where no window predicted it.
+    """
+    core = core_model(model)
+    if getattr(core, "output_kind", None) != "contact_map":
+        raise ConfigError(f"{type(model).__name__} does not predict contact maps (akita "
+                          "models do)")
+    length, bin_size, m = int(core.input_length), int(core.bin_size), int(core.map_bins)
+    crop = (length // bin_size - m) // 2
+    size = genome.check_chrom(chrom)
+    first_window = max(start // bin_size * bin_size - crop * bin_size, 0)
+    last_window = (min(end + crop * bin_size, size) - length) // bin_size * bin_size
+    if last_window < first_window:
+        raise CoordinateError(f"{chrom}:{start}-{end} does not hold one {length:,} bp window "
+                              f"of the model inside the chromosome ({size:,} bp)")
+    step = (step_bins or max(m // 2, 1)) * bin_size
+    starts = list(range(first_window, last_window + 1, step))
+    if starts[-1] != last_window:
+        starts.append(last_window)
+    first = starts[0] + crop * bin_size
+    n = (starts[-1] - starts[0]) // bin_size + m
+    total = np.zeros((core.n_tasks, n, n))
+    count = np.zeros((n, n))
+    for window in starts:
+        map_start, maps = predict_contact_map(model, genome, chrom, window + length // 2,
+                                              device=device)
+        k = (map_start - first) // bin_size
+        seen = np.isfinite(maps[0])
+        total[:, k:k + m, k:k + m] += np.where(seen, maps, 0.0)
+        count[k:k + m, k:k + m] += seen
+    with np.errstate(invalid="ignore"):
+        return first, (total / count).astype(np.float32)

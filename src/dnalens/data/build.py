@@ -104,13 +104,13 @@ def build_data(config: DataConfig, *, seed: int = 0, splits: tuple[str, ...] = S
     if config.splice is not None:
         return _build_splice(config, splits, all_as_test)
     if config.coverage is not None or config.contacts is not None:
-        return _build_long_windows(config, splits, all_as_test)
+        return _build_long_windows(config, seed, splits, all_as_test)
     if config.pairs is not None:
         return _build_pairs(config, seed, all_as_test)
     return _build_genome(config, seed, splits, all_as_test)
 
 
-def _build_long_windows(config: DataConfig, splits: tuple[str, ...],
+def _build_long_windows(config: DataConfig, seed: int, splits: tuple[str, ...],
                         all_as_test: bool) -> DataBundle:
     """Windows tiled along chromosomes with coverage or contact-map targets."""
     from dnalens.data.longrange import (
@@ -146,7 +146,11 @@ def _build_long_windows(config: DataConfig, splits: tuple[str, ...],
     for name in SPLITS:
         rows = np.flatnonzero(split == name) if name in splits else np.zeros(0, np.int64)
         frames[name] = windows.iloc[rows].reset_index(drop=True)
-        datasets[name] = TargetWindowDataset(genome, frames[name], targets)
+        augment = config.augment if name == "train" else None
+        datasets[name] = TargetWindowDataset(
+            genome, frames[name], targets, seed=seed,
+            reverse_complement=bool(augment and augment.reverse_complement),
+            max_shift=augment.max_shift if augment else 0)
     if all_as_test and len(datasets["test"]) == 0:
         raise DnalensError("no windows to evaluate (check chroms and N content)")
     return DataBundle(list(tasks), block.input_length, datasets, frames, genome, kind)

@@ -41,6 +41,42 @@ def _mix(seed: int, epoch: np.ndarray, index: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def augment_draws(keys: np.ndarray, n: int, seed: int, max_shift: int,
+                  reverse_complement: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Example index, shift and flip of each sampler key.
+
+    Parameters
+    ----------
+    keys : np.ndarray of int64, shape (batch,)
+        Sampler keys ``epoch * n + index``, so each epoch draws anew.
+    n : int
+        Examples in the dataset.
+    seed, max_shift, reverse_complement
+        Shifts are uniform in ``[-max_shift, max_shift]``; flips have probability 1/2.
+
+    Returns
+    -------
+    index (batch,) int64, shift (batch,) int64, flip (batch,) bool
+    """
+    index, epoch = keys % n, keys // n
+    shift = np.zeros(len(keys), dtype=np.int64)
+    flip = np.zeros(len(keys), dtype=bool)
+    if max_shift or reverse_complement:
+        h = _mix(seed, epoch, index)
+        if max_shift:
+            shift = (h % np.uint64(2 * max_shift + 1)).astype(np.int64) - max_shift
+        if reverse_complement:
+            flip = ((h >> np.uint64(40)) & np.uint64(1)).astype(bool)
+    return index, shift, flip
+
+
+def reverse_complement_codes(codes: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Reverse-complement the rows of ``codes`` (batch, length) uint8 where ``flip``; in place."""
+    if flip.any():
+        codes[flip] = _COMPLEMENT_CODE[codes[flip, ::-1]]
+    return codes
+
+
 class _AugmentedOneHot(Dataset):
     """Shared batching, reverse-complement and shift logic; subclasses give codes."""
 
@@ -61,25 +97,11 @@ class _AugmentedOneHot(Dataset):
     def _codes(self, index: np.ndarray, shift: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _draws(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = len(self)
-        index, epoch = keys % n, keys // n
-        shift = np.zeros(len(keys), dtype=np.int64)
-        flip = np.zeros(len(keys), dtype=bool)
-        if self.max_shift or self.reverse_complement:
-            h = _mix(self.seed, epoch, index)
-            if self.max_shift:
-                shift = (h % np.uint64(2 * self.max_shift + 1)).astype(np.int64) - self.max_shift
-            if self.reverse_complement:
-                flip = ((h >> np.uint64(40)) & np.uint64(1)).astype(bool)
-        return index, shift, flip
-
     def batch_codes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Codes (batch, length) uint8 and example indices for sampler keys."""
-        index, shift, flip = self._draws(np.asarray(keys, dtype=np.int64))
-        codes = self._codes(index, shift)
-        if flip.any():
-            codes[flip] = _COMPLEMENT_CODE[codes[flip, ::-1]]
+        index, shift, flip = augment_draws(np.asarray(keys, dtype=np.int64), len(self),
+                                           self.seed, self.max_shift, self.reverse_complement)
+        codes = reverse_complement_codes(self._codes(index, shift), flip)
         return codes, index
 
     def __getitems__(self, keys: list[int]) -> tuple[Tensor, Tensor]:

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from dnalens.config import ContactConfig, CoverageConfig, PairsConfig
+from dnalens.data.datasets import augment_draws, reverse_complement_codes
 from dnalens.data.tables import table_codes
 from dnalens.errors import ConfigError, CoordinateError
 from dnalens.io.genome import Genome, gather_windows
@@ -98,6 +99,11 @@ class CoverageTargets:
         return self.tracks.binned(chrom, start + self.crop,
                                   start + self.input_length - self.crop, self.bin_size)
 
+    def flip(self, y: np.ndarray) -> np.ndarray:
+        """Targets of the reverse-complemented window: bins in reverse order (the crop is
+        symmetric). Tracks are taken as unstranded."""
+        return y[..., ::-1]
+
 
 class ContactTargets:
     """Per-window contact targets: log observed/expected (NaN where no coverage).
@@ -136,6 +142,25 @@ class ContactTargets:
             pairs = zigzag_pairs(n // 2, config.band_bins, n)
             self.rows, self.cols = pairs[:, 0], pairs[:, 1]
         self.shape = (1, len(self.rows))
+        self.n_bins = n
+
+    def flip(self, y: np.ndarray) -> np.ndarray:
+        """Targets of the reverse-complemented window (layout 'map' only).
+
+        Reverse-complementing a window of n bins sends bin i to n - 1 - i, so pixel (i, j)
+        becomes (n - 1 - j, n - 1 - i): the map mirrored in its anti-diagonal, which keeps the
+        upper triangle, its crop and its diagonal offset.
+        """
+        if self.config.layout != "map":
+            raise ConfigError("reverse-complement augmentation needs data.contacts.layout "
+                              "'map'; deepC's strip above the centre bin has no mirror image")
+        if not hasattr(self, "_mirror"):
+            order = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(self.rows, self.cols,
+                                                                       strict=True))}
+            last = self.n_bins - 1
+            self._mirror = np.array([order[(last - int(c), last - int(r))]
+                                     for r, c in zip(self.rows, self.cols, strict=True)])
+        return y[..., self._mirror]
 
     def expected(self, chrom: str) -> np.ndarray:
         if chrom not in self._expected:
@@ -162,14 +187,29 @@ class TargetWindowDataset(Dataset):
     genome : Genome
     windows : DataFrame with chrom, start, end (all of one length)
     targets : callable (chrom, start) -> np.ndarray of shape ``targets.shape``
+        With a ``flip(y)`` method when ``reverse_complement`` is on.
+    reverse_complement : bool
+        Reverse-complement half the windows (drawn per epoch and window) and flip their
+        targets to match (Basenji and Akita train so).
+    max_shift : int
+        Shift each window's sequence by up to this many bp either way, keeping its targets
+        (Akita: 11 bp); keep it well under the bin size.
+    seed : int
+        Seeds the augmentation draws.
 
     Batches from :func:`dnalens.data.datasets.make_loader` are (batch, 4, L) one-hot and
     (batch, *targets.shape) float32.
     """
 
     def __init__(self, genome: Genome, windows: pd.DataFrame,
-                 targets: Callable[[str, int], np.ndarray]) -> None:
+                 targets: Callable[[str, int], np.ndarray], *, reverse_complement: bool = False,
+                 max_shift: int = 0, seed: int = 0) -> None:
+        if max_shift < 0:
+            raise ConfigError(f"max_shift must be >= 0; got {max_shift}")
+        if reverse_complement and not hasattr(targets, "flip"):
+            raise ConfigError(f"{type(targets).__name__} targets cannot be reverse-complemented")
         self.genome, self.targets = genome, targets
+        self.reverse_complement, self.max_shift, self.seed = reverse_complement, max_shift, seed
         self.windows = windows.reset_index(drop=True)
         lengths = (self.windows["end"] - self.windows["start"]).unique()
         if len(lengths) > 1:
@@ -184,10 +224,15 @@ class TargetWindowDataset(Dataset):
         return len(self.windows)
 
     def __getitems__(self, keys: list[int]) -> tuple[Tensor, Tensor]:
-        index = np.asarray(keys, dtype=np.int64) % max(len(self), 1)
+        index, shift, flip = augment_draws(np.asarray(keys, dtype=np.int64), max(len(self), 1),
+                                           self.seed, self.max_shift, self.reverse_complement)
         codes = gather_windows(self.genome.store, self.offsets[index], self.sizes[index],
-                               self.starts[index], self.input_length)
-        y = np.stack([self.targets(self.chroms[i], int(self.starts[i])) for i in index])
+                               self.starts[index] + shift, self.input_length)
+        y = [self.targets(self.chroms[i], int(self.starts[i])) for i in index]
+        if flip.any():
+            codes = reverse_complement_codes(codes, flip)
+            y = [self.targets.flip(t) if f else t for t, f in zip(y, flip, strict=True)]
+        y = np.stack(y)
         return codes_to_one_hot(codes), torch.from_numpy(np.ascontiguousarray(y, np.float32))
 
     def __getitem__(self, key: int) -> tuple[Tensor, Tensor]:

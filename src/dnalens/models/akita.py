@@ -4,8 +4,8 @@ Layout, with the published defaults (1,048,576 bp in, 2,048 bp bins, 5 tasks)::
 
     x (batch, 4, L)
     1D trunk                                        -> (batch, 64, L / bin_size)
-        stem: conv 96 x 11, max-pool 2
-        tower: log2(bin_size) - 1 blocks of conv 96 x 5, max-pool 2      (10 for 2,048)
+        stem: conv 96 x 11, max-pool 2 (stem_pool)
+        tower: conv 96 x 5, max-pool 2 (tower_pool), until bins of bin_size  (10 for 2,048)
         dilated residual tower: 8 units (48-channel bottleneck, kernel 3,
             dilations 1, 2, 3, 5, 9, 16, 29, 50), dropout 0.4
         conv 64 x 5
@@ -33,7 +33,6 @@ This is a re-implementation, not a weight-compatible port of the TensorFlow mode
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -77,9 +76,16 @@ class AkitaConfig:
         (published: 2,048).
     stem_channels, stem_kernel : int
         Filters and width of the first convolution (published: 96, 11).
+    stem_pool : int
+        Max-pool size after the stem (published: 2).
     tower_channels, tower_kernel : int
-        Filters and width of each of the ``log2(bin_size) - 1`` pooled conv blocks after the
-        stem (published: 96, 5).
+        Filters and width of each pooled conv block after the stem (published: 96, 5).
+    tower_pool : int
+        Max-pool size of each tower block (published: 2). There are
+        ``log(bin_size / stem_pool) / log(tower_pool)`` blocks, so ``bin_size`` must be
+        ``stem_pool * tower_pool ** k``: 2 and 2 give Akita's ``log2(bin_size) - 1`` blocks;
+        a small model for CPU learns motifs faster with fewer, wider pools (e.g. 32 and 32
+        for 1,024 bp bins: one tower block).
     residual_channels : int
         Bottleneck width of each 1D dilated residual unit (published: 48).
     residual_repeat : int
@@ -120,8 +126,10 @@ class AkitaConfig:
     bin_size: int = 2048
     stem_channels: int = 96
     stem_kernel: int = 11
+    stem_pool: int = 2
     tower_channels: int = 96
     tower_kernel: int = 5
+    tower_pool: int = 2
     residual_channels: int = 48
     residual_repeat: int = 8
     residual_dropout: float = 0.4
@@ -151,15 +159,16 @@ class AkitaTrunk(nn.Module):
         super().__init__()
         c = config
         momentum = c.batch_norm_momentum
-        n_pools = int(math.log2(c.bin_size))
         blocks: list[nn.Module] = [
-            ConvBlock1d(4, c.stem_channels, c.stem_kernel, pool_size=2, momentum=momentum)
+            ConvBlock1d(4, c.stem_channels, c.stem_kernel, pool_size=c.stem_pool,
+                        momentum=momentum)
         ]
         in_channels = c.stem_channels
-        for _ in range(n_pools - 1):
+        for _ in range(_tower_blocks(c)):
             blocks.append(
                 ConvBlock1d(
-                    in_channels, c.tower_channels, c.tower_kernel, pool_size=2, momentum=momentum
+                    in_channels, c.tower_channels, c.tower_kernel, pool_size=c.tower_pool,
+                    momentum=momentum
                 )
             )
             in_channels = c.tower_channels
@@ -342,6 +351,27 @@ def _n_pairs(map_bins: int, offset: int) -> int:
     return kept * (kept + 1) // 2
 
 
+def _tower_blocks(config: AkitaConfig) -> int:
+    """Pooled tower blocks after the stem: k with ``stem_pool * tower_pool ** k == bin_size``."""
+    blocks, size = 0, config.stem_pool
+    while size < config.bin_size and config.tower_pool > 1:
+        size *= config.tower_pool
+        blocks += 1
+    return blocks
+
+
+def _check_pools(owner: str, config: AkitaConfig) -> None:
+    for name in ("stem_pool", "tower_pool"):
+        layers.require_positive(owner, name, getattr(config, name))
+    size = config.stem_pool * config.tower_pool ** _tower_blocks(config)
+    if size != config.bin_size:
+        raise ConfigError(
+            f"{owner}: bin_size {config.bin_size} is not stem_pool {config.stem_pool} times a "
+            f"power of tower_pool {config.tower_pool}; with the published stem_pool 2 and "
+            f"tower_pool 2 any power of two works"
+        )
+
+
 def _validate(config: AkitaConfig) -> None:
     owner = "Akita"
     layers.require_config(owner, config, AkitaConfig)
@@ -370,6 +400,7 @@ def _validate(config: AkitaConfig) -> None:
     layers.require_dropout(owner, "residual_dropout_2d", config.residual_dropout_2d)
     require_choice(owner, "one_to_two", config.one_to_two, ONE_TO_TWO)
     require_power_of_two(owner, "bin_size", config.bin_size, minimum=2)
+    _check_pools(owner, config)
     mult = config.dilation_mult
     if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not mult >= 1:
         raise ConfigError(f"{owner}: dilation_mult must be a number >= 1, got {mult!r}")
