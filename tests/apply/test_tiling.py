@@ -92,3 +92,34 @@ def test_cli_predict_writes_per_base_probabilities_for_splice_models(setup, tmp_
     minus = table[table["region"] == 1][list(CLASSES)].to_numpy().T
     # The TSV holds 4 significant digits.
     np.testing.assert_allclose(minus, _one_pass(model, genome, 500, 530, "-"), atol=1e-4)
+
+
+def test_contact_region_stitches_window_maps_and_averages_overlaps(tmp_path, write_fasta):
+    from dnalens.apply.tiling import predict_contact_map, predict_contact_region
+
+    rng = np.random.default_rng(1)
+    genome = Genome(write_fasta(tmp_path / "g.fa",
+                                {"chr1": "".join(rng.choice(list("ACGT"), 9000))}))
+    torch.manual_seed(0)
+    # 2,048 bp windows in 128 bp bins: 16 bins, 12 after cropping 2 per side.
+    model = build_model("akita", input_length=2048, bin_size=128, crop_bins=2, n_tasks=1,
+                        stem_channels=4, tower_channels=4, residual_channels=4,
+                        residual_repeat=1, trunk_channels=4, channels_2d=4,
+                        residual_channels_2d=4, residual_repeat_2d=1).eval()
+    first, maps = predict_contact_region(model, genome, "chr1", 1000, 5000, step_bins=4)
+    # Windows start at 1000 // 128 * 128 - 2 bins = 640, every 512 bp, the last at 3,200
+    # (its map ends past 5,000 + 2 bins); bin 0 of the result is at 896.
+    assert first == 896 and maps.shape[0] == 1
+    with torch.no_grad():
+        one = {w: predict_contact_map(model, genome, "chr1", w + 1024)[1][0]
+               for w in range(640, 3201, 512)}
+    n = maps.shape[-1]
+    assert n == (max(one) - 640) // 128 + 12
+    # Bins 4..11 of the region are seen by the windows at 640 (bins 0..11) and 1152 (4..15):
+    # their pixel (5, 9) is the mean of both; a pixel 11 bins off the diagonal only by one.
+    np.testing.assert_allclose(maps[0, 5, 9], (one[640][5, 9] + one[1152][1, 5]) / 2, rtol=1e-5)
+    np.testing.assert_allclose(maps[0, 0, 11], one[640][0, 11], rtol=1e-5)
+    assert np.isnan(maps[0, 0, 12:]).all()  # beyond every window's map
+    assert np.isnan(maps[0, 3, 3]) and np.isnan(maps[0, 3, 4])  # excluded diagonals
+    with pytest.raises(CoordinateError, match="does not hold one 2,048 bp window"):
+        predict_contact_region(model, genome, "chr1", 8500, 8900)

@@ -76,7 +76,7 @@ def test_crop_comes_from_the_model_when_data_do_not_give_it(demo):
                                           r"model.params.crop_bins \(5\)"):
         _config(folder, {"genome": str(data.genome), "coverage": {**coverage, "crop_bins": 2}},
                 {"name": "basenji", "params": {"crop_bins": 5}})
-    with pytest.raises(ConfigError, match="reverse_complement needs data.contacts.layout 'map'"):
+    with pytest.raises(ConfigError, match=r"reverse_complement needs data\.contacts\.layout 'map'"):
         _config(folder, {"genome": str(data.genome), "contacts": {
             "cool": str(data.cool), "input_length": 16384, "layout": "strip", "band_bins": 6},
             "augment": {"reverse_complement": True}}, {"name": "deepc"})

@@ -208,6 +208,18 @@ def test_save_load_round_trip(tmp_path):
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
 
 
+def test_wider_pools_reach_the_same_bins_with_fewer_blocks():
+    # 512 bp bins: stem pool 8, then one tower block pooling 64; the published 2 and 2 need 9.
+    wide = small(stem_pool=8, tower_pool=64)
+    pools = [m.kernel_size for m in wide.trunk.trunk_1d.modules()
+             if isinstance(m, torch.nn.MaxPool1d)]
+    assert pools == [8, 64]
+    assert len([m for m in small().trunk.trunk_1d.modules()
+                if isinstance(m, torch.nn.MaxPool1d)]) == 9
+    assert wide(random_one_hot(2, 2**14)).shape == small()(random_one_hot(2, 2**14)).shape
+    assert small(stem_pool=512).trunk.trunk_1d[0].pool.kernel_size == 512  # no tower block
+
+
 def test_wrong_input_shape():
     model = small()
     with pytest.raises(SequenceError, match=r"\(batch, 4, 16384\).*got shape \(1, 4, 16383\)"):
@@ -232,6 +244,10 @@ def test_wrong_input_shape():
         ({"diagonal_offset": -1}, "diagonal_offset must be an integer >= 0, got -1"),
         ({"residual_dropout": 1.0}, r"residual_dropout must be in \[0, 1\)"),
         ({"dilation_mult": 0.5}, "dilation_mult must be a number >= 1"),
+        ({"stem_pool": 8, "tower_pool": 16}, "bin_size 512 is not stem_pool 8 times a power "
+                                             "of tower_pool 16"),
+        ({"stem_pool": 1024}, "bin_size 512 is not stem_pool 1024"),
+        ({"tower_pool": 0}, "tower_pool must be a positive integer"),
     ],
 )
 def test_bad_configs(params, message):
