@@ -214,9 +214,23 @@ class DataConfig(_Strict):
         return self
 
 
+class InitConfig(_Strict):
+    """Start from a saved model's weights (a run folder or a ``save_model`` folder).
+
+    ``layers`` maps a prefix of this model's tensor names to one of the source's (empty:
+    every tensor both models have, same name and shape); ``freeze`` keeps the copied
+    parameters fixed. See :func:`dnalens.models.transfer.transfer_weights`.
+    """
+
+    model: Path
+    layers: dict[str, str] = Field(default_factory=dict)
+    freeze: bool = False
+
+
 class ModelConfig(_Strict):
     name: str = "deepsea"
     params: dict[str, Any] = Field(default_factory=dict)
+    init: InitConfig | None = None
 
 
 class TrainConfig(_Strict):

@@ -41,6 +41,7 @@ __all__ = [
     "dnalens_version",
     "load_model",
     "read_model_card",
+    "read_weights",
     "save_model",
 ]
 
@@ -238,16 +239,28 @@ def load_model(directory: str | os.PathLike[str], device: str | torch.device = "
     except ConfigError as err:
         raise ModelFileError(f"{card_path}: {err}") from None
 
-    weights_path = _required_file(directory, WEIGHTS_FILE)
+    weights_path = directory / WEIGHTS_FILE
+    tensors = read_weights(directory)
+    _check_weights(weights_path, card.name, model, tensors)
+    model.load_state_dict(tensors, strict=True)
+    return model.to(device).eval()
+
+
+def read_weights(directory: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The tensors of ``directory/model.safetensors`` by name, on the CPU (never unpickled).
+
+    Raises
+    ------
+    ModelFileError
+        No such folder or file, or a corrupt or truncated safetensors file.
+    """
+    weights_path = _required_file(Path(directory), WEIGHTS_FILE)
     try:
-        tensors = load_file(weights_path, device="cpu")
+        return load_file(weights_path, device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise ModelFileError(
             f"{weights_path}: corrupt or truncated safetensors file ({_one_line(err)})"
         ) from None
-    _check_weights(weights_path, card.name, model, tensors)
-    model.load_state_dict(tensors, strict=True)
-    return model.to(device).eval()
 
 
 def _required_file(directory: Path, name: str) -> Path:

@@ -35,6 +35,7 @@ from dnalens.files import write_atomic, write_text_atomic
 from dnalens.models.ensemble import Ensemble
 from dnalens.models.registry import build_model
 from dnalens.models.store import save_model
+from dnalens.models.transfer import transfer_weights
 from dnalens.train.baseline import fit_kmer_baseline
 from dnalens.train.task import SequenceTask
 
@@ -153,6 +154,9 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
     train = config.train
     L.seed_everything(seed, workers=True, verbose=False)
     model = build_model(config.model.name, **model_params(config, bundle))
+    if config.model.init is not None:
+        init = config.model.init
+        transfer_weights(model, init.model, init.layers, freeze=init.freeze)
     if bundle.kind == "splice" and train.pos_weight != "none":
         raise ConfigError("train.pos_weight applies to the 'bce' loss only; splice data uses "
                           "the 'categorical' loss")
