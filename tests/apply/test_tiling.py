@@ -123,3 +123,32 @@ def test_contact_region_stitches_window_maps_and_averages_overlaps(tmp_path, wri
     assert np.isnan(maps[0, 3, 3]) and np.isnan(maps[0, 3, 4])  # excluded diagonals
     with pytest.raises(CoordinateError, match="does not hold one 2,048 bp window"):
         predict_contact_region(model, genome, "chr1", 8500, 8900)
+
+
+def test_deepc_strips_of_every_centre_tile_the_band(tmp_path, write_fasta):
+    from dnalens.apply.tiling import predict_contact_region
+    from dnalens.models.deepc import strip_pairs
+
+    rng = np.random.default_rng(2)
+    genome = Genome(write_fasta(tmp_path / "g.fa",
+                                {"chr1": "".join(rng.choice(list("ACGT"), 6000))}))
+    torch.manual_seed(0)
+    # 1,024 bp windows in 128 bp bins: centre bin 4, strip of 4 distances.
+    model = build_model("deepc", input_length=1024, bin_size=128, band_bins=4,
+                        conv_channels=[4], kernel_sizes=[9], pool_sizes=[8], channels=4,
+                        dilations=[1], dropout=0.0).eval()
+    first, maps = predict_contact_region(model, genome, "chr1", 2000, 3000, batch_size=3)
+    pairs = strip_pairs(1024, 128, 4)  # (4, 5), (3, 5), (3, 6), (2, 6)
+    # Centres 2000 // 128 = 15 .. 2999 // 128 = 23: windows starting at bins 11 .. 19; the
+    # lowest pixel row is window 11's bin 2, genome bin 13.
+    assert first == 13 * 128 and maps.shape == (1, 19 - 11 + 5, 19 - 11 + 5)
+    with torch.no_grad():
+        strip = model(one_hot(genome.fetch("chr1", 16 * 128, 16 * 128 + 1024))[None])[0, 0]
+    for k, (i, j) in enumerate(pairs):  # window 16: genome bins 16 + i, 16 + j
+        assert maps[0, 16 + i - 13, 16 + j - 13] == pytest.approx(strip[k].item(), abs=1e-5)
+        assert maps[0, 16 + j - 13, 16 + i - 13] == pytest.approx(strip[k].item(), abs=1e-5)
+    band = np.abs(np.subtract.outer(np.arange(13), np.arange(13)))
+    inner = slice(3, 10)  # rows/cols every centre reaches
+    assert np.isfinite(maps[0][inner, inner][(band[inner, inner] >= 1)
+                                             & (band[inner, inner] <= 4)]).all()
+    assert np.isnan(maps[0][band > 4]).all() and np.isnan(np.diag(maps[0])).all()

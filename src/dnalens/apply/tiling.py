@@ -306,32 +306,37 @@ def predict_contact_map(model: nn.Module, genome: Genome, chrom: str, centre: in
     length, bin_size = int(core.input_length), int(core.bin_size)
     window_start = (centre - length // 2) // bin_size * bin_size
     x = one_hot(genome.fetch(chrom, window_start, window_start + length))[None]
-    vec = model(x.to(device, next(model.parameters()).dtype)).float()
+    with torch.no_grad():
+        vec = model(x.to(device, next(model.parameters()).dtype)).float()
     maps = core.to_matrix(vec)[0].cpu().numpy()
     crop = (length // bin_size - core.map_bins) // 2
     return window_start + crop * bin_size, maps
 
 
 def predict_contact_region(model: nn.Module, genome: Genome, chrom: str, start: int, end: int,
-                           *, step_bins: int | None = None,
+                           *, step_bins: int | None = None, batch_size: int = 32,
                            device: str | torch.device | None = None) -> tuple[int, np.ndarray]:
-    """Contact maps of a region longer than one window, stitched from overlapping windows.
+    """Contact maps of a region longer than one window, from Akita or deepC models.
 
-    Windows advance by ``step_bins``; where they overlap, the predictions are averaged. Pixels
-    farther from the diagonal than one window's map reaches stay NaN, so the result is a
-    band around the diagonal: enough for insulation scores and boundary calls along a whole
-    chromosome (:func:`dnalens.plot.contacts.call_boundaries`).
+    Akita-style models (``output_kind`` 'contact_map'): windows advance by ``step_bins`` and
+    their maps are averaged where they overlap. deepC-style models ('contact_strip'): one
+    window per bin, each giving the zig-zag strip above its centre bin; the strips of
+    consecutive centres tile the band of ``band_bins`` diagonals exactly. Either way pixels
+    farther from the diagonal than a window reaches stay NaN: the result is a band around the
+    diagonal, enough for insulation scores and boundary calls along a whole chromosome
+    (:func:`dnalens.plot.contacts.call_boundaries`).
 
     Parameters
     ----------
     model : nn.Module
-        An Akita-style model (``output_kind`` 'contact_map').
     genome : Genome
     chrom : str
     start, end : int
         0-based half-open region; maps cover the bins whose windows fit the chromosome.
     step_bins : int, optional
-        Stride between windows in bins; default half the map.
+        Akita: stride between windows in bins; default half the map.
+    batch_size : int
+        deepC: windows per forward pass.
     device : str or torch.device, optional
 
     Returns
@@ -339,20 +344,21 @@ def predict_contact_region(model: nn.Module, genome: Genome, chrom: str, start: 
     first : int
         Genome position of bin 0 of the result (a multiple of the bin size).
     maps : np.ndarray, shape (n_tasks, n, n)
-        Mean prediction per pixel, NaN where no window predicted it.
+        Symmetric; mean prediction per pixel, NaN where no window predicted it.
     """
     core = core_model(model)
-    if getattr(core, "output_kind", None) != "contact_map":
-        raise ConfigError(f"{type(model).__name__} does not predict contact maps (akita "
-                          "models do)")
+    kind = getattr(core, "output_kind", None)
+    if kind not in ("contact_map", "contact_strip"):
+        raise ConfigError(f"{type(model).__name__} does not predict contact maps (akita and "
+                          "deepc models do)")
+    size = genome.check_chrom(chrom)
+    if kind == "contact_strip":
+        return _strip_region(model, core, genome, chrom, start, end, size, batch_size, device)
     length, bin_size, m = int(core.input_length), int(core.bin_size), int(core.map_bins)
     crop = (length // bin_size - m) // 2
-    size = genome.check_chrom(chrom)
     first_window = max(start // bin_size * bin_size - crop * bin_size, 0)
     last_window = (min(end + crop * bin_size, size) - length) // bin_size * bin_size
-    if last_window < first_window:
-        raise CoordinateError(f"{chrom}:{start}-{end} does not hold one {length:,} bp window "
-                              f"of the model inside the chromosome ({size:,} bp)")
+    _check_fits(chrom, start, end, size, length, last_window >= first_window)
     step = (step_bins or max(m // 2, 1)) * bin_size
     starts = list(range(first_window, last_window + 1, step))
     if starts[-1] != last_window:
@@ -370,3 +376,40 @@ def predict_contact_region(model: nn.Module, genome: Genome, chrom: str, start: 
         count[k:k + m, k:k + m] += seen
     with np.errstate(invalid="ignore"):
         return first, (total / count).astype(np.float32)
+
+
+def _check_fits(chrom: str, start: int, end: int, size: int, length: int, fits: bool) -> None:
+    if not fits:
+        raise CoordinateError(f"{chrom}:{start}-{end} does not hold one {length:,} bp window "
+                              f"of the model inside the chromosome ({size:,} bp)")
+
+
+def _strip_region(model: nn.Module, core: nn.Module, genome: Genome, chrom: str, start: int,
+                  end: int, size: int, batch_size: int, device) -> tuple[int, np.ndarray]:
+    """deepC strips at every centre bin of [start, end) assembled into a band map."""
+    from dnalens.apply.predict import default_device
+    from dnalens.models.deepc import strip_pairs
+
+    length, bin_size = int(core.input_length), int(core.bin_size)
+    pairs = np.asarray(strip_pairs(length, bin_size, int(core.band_bins)))
+    centre = (length // bin_size) // 2
+    first_bin = max(start // bin_size - centre, 0)
+    last_bin = min((end - 1) // bin_size - centre, (size - length) // bin_size)
+    _check_fits(chrom, start, end, size, length, last_bin >= first_bin)
+    windows = np.arange(first_bin, last_bin + 1)
+    low, high = int(pairs[:, 0].min()), int(pairs[:, 1].max())
+    n = last_bin - first_bin + high - low + 1
+    maps = np.full((core.n_tasks, n, n), np.nan, dtype=np.float32)
+    device = torch.device(device) if device is not None else default_device()
+    model = model.to(device).eval()
+    dtype = next(model.parameters()).dtype
+    for chunk in _batches(windows, batch_size):
+        x = torch.stack([one_hot(genome.fetch(chrom, int(w) * bin_size,
+                                              int(w) * bin_size + length)) for w in chunk])
+        with torch.no_grad():
+            strips = model(x.to(device, dtype)).float().cpu().numpy()  # (b, tasks, band)
+        rows = (chunk - first_bin)[:, None] + pairs[None, :, 0] - low
+        cols = (chunk - first_bin)[:, None] + pairs[None, :, 1] - low
+        maps[:, rows, cols] = strips.transpose(1, 0, 2)
+        maps[:, cols, rows] = strips.transpose(1, 0, 2)
+    return (first_bin + low) * bin_size, maps
