@@ -116,9 +116,11 @@ def _boundary_hits(called: np.ndarray, planted: np.ndarray, slack: int = 1) -> t
     return found, right
 
 
-def test_akita_predicts_planted_domains_and_their_boundaries(contact_demo):
+@pytest.fixture(scope="module")
+def akita_run(contact_demo):
+    """Akita trained on the contact demo (also the pre-trained stem of the deepC test)."""
     folder, data = contact_demo
-    table, written, run_dir = _fit(folder, {
+    return _fit(folder, {
         "name": "akita",
         "data": {"genome": str(data.genome),
                  "contacts": {"cool": str(data.cool), "input_length": 32768, "crop_bins": 2,
@@ -130,18 +132,57 @@ def test_akita_predicts_planted_domains_and_their_boundaries(contact_demo):
             "channels_2d": 16, "residual_channels_2d": 8, "residual_repeat_2d": 4}},
         "train": {"max_epochs": 8, "batch_size": 8, "lr": 0.005, "patience": 8,
                   "monitor": "val_pearson"}})
+
+
+def _called_and_planted(model, data, chrom: str) -> tuple[np.ndarray, np.ndarray]:
+    """Boundaries called on the predicted map of a whole chromosome, and the planted ones
+    within the called range (bins of the 1 kb map)."""
+    first, maps = predict_contact_region(model, Genome(data.genome), chrom, 0,
+                                         data.chrom_sizes[chrom])
+    called = call_boundaries(np.exp(maps[0]), 4, min_strength=0.3) + first // 1024
+    planted = np.asarray(data.boundaries[chrom]) // 1024
+    print(f"called {called.tolist()}\nplanted {planted.tolist()}")
+    return called, planted[(planted >= called.min() - 1) & (planted <= called.max() + 1)]
+
+
+def test_akita_predicts_planted_domains_and_their_boundaries(contact_demo, akita_run):
+    _, data = contact_demo
+    table, written, run_dir = akita_run
     # Same-domain indicator vs the targets: r 0.82 on chr6, the ceiling without the corner
-    # dots. Measured: r 0.8 after 8 epochs.
+    # dots. Measured: r 0.84 after 8 epochs (it leaves the distance-only plateau in epoch 5).
     print(table)
     assert table.loc["contacts", "pearson"] > 0.5, table
     assert {"evaluation.tsv", "maps.png", "distance.png"} <= written
-
     # Domain boundaries called on the predicted held-out chromosome are the planted ones.
-    model = load_model(run_dir)
-    first, maps = predict_contact_region(model, Genome(data.genome), "chr6", 0, 600_000)
-    called = (call_boundaries(np.exp(maps[0]), 4, min_strength=0.3) + first // 1024)
-    planted = np.asarray(data.boundaries["chr6"]) // 1024
-    inside = planted[(planted >= called.min() - 1) & (planted <= called.max() + 1)]
-    found, right = _boundary_hits(called, inside)
-    print(f"called {called.tolist()}\nplanted {planted.tolist()}")
-    assert found >= 0.8 * len(inside) and right >= 0.8 * len(called), (found, right)
+    # Measured: all 18 planted boundaries inside the called range found, no false call.
+    called, planted = _called_and_planted(load_model(run_dir), data, "chr6")
+    found, right = _boundary_hits(called, planted)
+    assert found >= 0.8 * len(planted) and right >= 0.8 * len(called), (found, right)
+
+
+def test_deepc_from_a_pretrained_stem_predicts_the_strips_and_boundaries(contact_demo,
+                                                                         akita_run):
+    folder, data = contact_demo
+    # deepC pre-trains its convolutions (on chromatin features in the paper); here the stem
+    # comes from the Akita run. From scratch, one strip per window is too little signal for
+    # a 2-minute CPU test (it stays on the distance-only plateau for 6 epochs).
+    table, _, run_dir = _fit(folder, {
+        "name": "deepc",
+        "data": {"genome": str(data.genome),
+                 "contacts": {"cool": str(data.cool), "input_length": 32768, "layout": "strip",
+                              "band_bins": 24, "stride": 2048}},
+        "model": {"name": "deepc",
+                  "params": {"conv_channels": [32, 16], "kernel_sizes": [19, 5],
+                             "pool_sizes": [32, 32], "channels": 16, "dilations": [1, 2, 4, 8],
+                             "dropout": 0.0},
+                  "init": {"model": str(akita_run[2]),
+                           "layers": {"trunk.1.weight": "trunk.trunk_1d.0.conv.weight",
+                                      "trunk.2": "trunk.trunk_1d.0.norm"}}},
+        "train": {"max_epochs": 3, "batch_size": 8, "lr": 0.003, "patience": 3,
+                  "monitor": "val_pearson"}})
+    # Measured: r 0.66 on chr6 after 3 epochs.
+    print(table)
+    assert table.loc["contacts", "pearson"] > 0.4, table
+    called, planted = _called_and_planted(load_model(run_dir), data, "chr6")
+    found, right = _boundary_hits(called, planted)
+    assert found >= 0.7 * len(planted) and right >= 0.7 * len(called), (found, right)
