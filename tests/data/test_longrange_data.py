@@ -212,3 +212,8 @@ def test_longrange_demo_command_writes_configs_that_build(tmp_path):
         assert config.model.name == name
     assert kinds == {"basenji": "coverage", "enformer": "coverage", "akita": "contacts",
                      "deepc": "contacts", "pair": "pairs"}
+    # deepC starts from the akita run's stem: its path is relative to the config's folder.
+    deepc = load_run_config(out / "deepc.yaml")
+    assert deepc.model.init.model == (out / "runs" / "akita").resolve()
+    assert deepc.model.init.layers["trunk.2"] == "trunk.trunk_1d.0.norm"
+    assert load_run_config(out / "akita.yaml").data.augment.reverse_complement

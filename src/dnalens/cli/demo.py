@@ -51,8 +51,10 @@ def longrange_demo(
     from dnalens.data.demo_longrange import write_longrange_demo
     from dnalens.report.longrange_configs import write_longrange_configs
 
+    # A 1 kb map with 16-48 kb domains: several boundaries in each 32 kb contact window.
     data = write_longrange_demo(out / "data", seed=seed, n_chroms=n_chroms,
-                                chrom_length=chrom_length, pairs_per_chrom=1000)
+                                chrom_length=chrom_length, resolution=1024,
+                                domain_size=(16_384, 49_152), pairs_per_chrom=1000)
     paths = write_longrange_configs(data, out)
     console.print(f"data:    {data.root}\nconfigs: " + ", ".join(str(p) for p in paths)
                   + f"\ntrain:   dnalens train {paths[0]}")
