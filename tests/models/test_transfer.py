@@ -14,7 +14,8 @@ AKITA = {"input_length": 4096, "bin_size": 256, "crop_bins": 1, "n_tasks": 1,
          "tower_pool": 16, "residual_channels": 4, "residual_repeat": 1, "trunk_channels": 4,
          "channels_2d": 4, "residual_channels_2d": 4, "residual_repeat_2d": 1}
 DEEPC = {"input_length": 4096, "band_bins": 4, "bin_size": 256, "conv_channels": [8, 4],
-         "kernel_sizes": [9, 5], "pool_sizes": [16, 16], "channels": 4, "dilations": [1, 2], "dropout": 0.0}
+         "kernel_sizes": [9, 5], "pool_sizes": [16, 16], "channels": 4, "dilations": [1, 2],
+         "dropout": 0.0}
 
 
 @pytest.fixture

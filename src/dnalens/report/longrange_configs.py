@@ -20,7 +20,7 @@ AKITA_SMALL = {"stem_channels": 32, "stem_kernel": 19, "stem_pool": 32, "tower_c
                "trunk_channels": 8, "channels_2d": 16, "residual_channels_2d": 8,
                "residual_repeat_2d": 4}
 DEEPC_SMALL = {"conv_channels": [32, 16], "kernel_sizes": [19, 5], "pool_sizes": [32, 32],
-               "channels": 16, "dilations": [1, 2, 4, 8], "dropout": 0.0}
+               "channels": 16, "dilations": [1, 2, 4], "dropout": 0.0}
 # deepC's stem conv and batch norm <- Akita's (same shapes with the settings above).
 DEEPC_FROM_AKITA = {"trunk.1.weight": "trunk.trunk_1d.0.conv.weight",
                     "trunk.2": "trunk.trunk_1d.0.norm"}
@@ -63,8 +63,8 @@ def longrange_configs(data) -> dict[str, dict]:
                      max_epochs=12, batch_size=8, lr=0.005, patience=12),
         # deepC starts from the akita run's stem (train akita first), as the published model
         # pre-trains its convolutions: from scratch one strip per window learns slowly.
-        "deepc": run("deepc", {"contacts": {**contacts, "layout": "strip", "band_bins": 24,
-                                            "stride": 2048}},
+        "deepc": run("deepc", {"contacts": {**contacts, "input_length": 16384,
+                                            "layout": "strip", "band_bins": 14, "stride": 2048}},
                      {"name": "deepc", "params": DEEPC_SMALL,
                       "init": {"model": "runs/akita", "layers": DEEPC_FROM_AKITA}},
                      max_epochs=6, batch_size=8, lr=0.003, patience=6),
