@@ -7,12 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from dnalens.apply.variant_longrange import (
-    contact_scores,
-    contact_variant_effects,
-    coverage_variant_effects,
-    scoring_bins,
-)
+from dnalens.apply.variant_contacts import contact_scores, contact_variant_effects
+from dnalens.apply.variant_longrange import coverage_variant_effects, scoring_bins
 from dnalens.apply.variants import variant_windows
 from dnalens.errors import ConfigError
 from dnalens.io.genome import Genome

@@ -87,11 +87,10 @@ def variants(
 
 def _long_range(model, card, reference, vcf, out, kind, window_bp, genes, maps, both_strands,
                 device) -> None:
-    """Variant effects of coverage and contact-map models (apply.variant_longrange)."""
-    from dnalens.apply.variant_longrange import (
-        contact_variant_effects,
-        coverage_variant_effects,
-    )
+    """Variant effects of coverage and contact-map models (apply.variant_longrange and
+    apply.variant_contacts)."""
+    from dnalens.apply.variant_contacts import contact_variant_effects
+    from dnalens.apply.variant_longrange import coverage_variant_effects
     from dnalens.io.intervals import read_bed
     from dnalens.io.variants import read_vcf
 
