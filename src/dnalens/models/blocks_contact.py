@@ -97,13 +97,12 @@ def dilation_schedule(repeat: int, rate_mult: float) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-class ConvBlock1d(nn.Module):
-    """Basenji conv block: ReLU -> Conv1d ('same') -> BatchNorm -> [Dropout] -> [MaxPool].
-
-    (batch, in_channels, L) -> (batch, out_channels, L // pool_size). The activation comes
-    first (pre-activation), so a residual sum of these blocks is never squashed; on one-hot
-    input the leading ReLU is the identity. The convolution has no bias (batch norm follows).
+class _ConvBlock(nn.Module):
+    """Basenji's pre-activation block, in ``dims`` (1 or 2) spatial dimensions:
+    ReLU -> Conv ('same', no bias; batch norm follows) -> BatchNorm -> [Dropout] -> [MaxPool].
     """
+
+    dims = 1
 
     def __init__(
         self,
@@ -118,7 +117,9 @@ class ConvBlock1d(nn.Module):
         zero_gamma: bool = False,
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(
+        conv, norm, pool = ((nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d) if self.dims == 1
+                            else (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d))
+        self.conv = conv(
             in_channels,
             out_channels,
             kernel_size,
@@ -126,24 +127,33 @@ class ConvBlock1d(nn.Module):
             padding=dilation * (kernel_size - 1) // 2,
             bias=False,
         )
-        self.norm = nn.BatchNorm1d(out_channels, momentum=momentum)
+        self.norm = norm(out_channels, momentum=momentum)
         if zero_gamma:  # a residual branch that starts as the identity map
             nn.init.zeros_(self.norm.weight)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.pool = nn.MaxPool1d(pool_size) if pool_size > 1 else nn.Identity()
+        self.pool = pool(pool_size) if pool_size > 1 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        """(batch, in_channels, L) -> (batch, out_channels, L // pool_size)."""
+        """(batch, in_channels, *spatial) -> (batch, out_channels, *spatial // pool_size)."""
         return self.pool(self.dropout(self.norm(self.conv(torch.relu(x)))))
 
 
-class DilatedResidual1d(nn.Module):
-    """Basenji dilated residual tower: ``h = h + block1x1(block_k,d(h))`` for each dilation.
+class ConvBlock1d(_ConvBlock):
+    """Basenji conv block: ReLU -> Conv1d ('same') -> BatchNorm -> [Dropout] -> [MaxPool].
 
-    Each unit is a dilated :class:`ConvBlock1d` into ``bottleneck`` channels, then a 1x1
-    block back to ``channels`` with dropout and batch-norm gamma initialised to zero, so the
-    tower starts as the identity. (batch, channels, L) -> (batch, channels, L).
+    (batch, in_channels, L) -> (batch, out_channels, L // pool_size). The activation comes
+    first (pre-activation), so a residual sum of these blocks is never squashed; on one-hot
+    input the leading ReLU is the identity. The convolution has no bias (batch norm follows).
     """
+
+    dims = 1
+
+
+class _DilatedResidual(nn.Module):
+    """``h = after(h + block1x1(block_k,d(h)))`` for each dilation d; the 1x1 block's
+    batch-norm gamma starts at zero, so each unit starts as the identity."""
+
+    block: type[_ConvBlock] = ConvBlock1d
 
     def __init__(
         self,
@@ -156,21 +166,35 @@ class DilatedResidual1d(nn.Module):
         momentum: float = 0.1,
     ) -> None:
         super().__init__()
+        block = self.block
         self.units = nn.ModuleList(
             nn.Sequential(
-                ConvBlock1d(channels, bottleneck, kernel_size, dilation=d, momentum=momentum),
-                ConvBlock1d(
-                    bottleneck, channels, 1, dropout=dropout, momentum=momentum, zero_gamma=True
-                ),
+                block(channels, bottleneck, kernel_size, dilation=d, momentum=momentum),
+                block(bottleneck, channels, 1, dropout=dropout, momentum=momentum,
+                      zero_gamma=True),
             )
             for d in dilations
         )
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(batch, channels, L) -> (batch, channels, L)."""
-        for unit in self.units:
-            x = x + unit(x)
+    def after(self, x: Tensor) -> Tensor:
         return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(batch, channels, *spatial) -> the same shape."""
+        for unit in self.units:
+            x = self.after(x + unit(x))
+        return x
+
+
+class DilatedResidual1d(_DilatedResidual):
+    """Basenji dilated residual tower: ``h = h + block1x1(block_k,d(h))`` for each dilation.
+
+    Each unit is a dilated :class:`ConvBlock1d` into ``bottleneck`` channels, then a 1x1
+    block back to ``channels`` with dropout and batch-norm gamma initialised to zero, so the
+    tower starts as the identity. (batch, channels, L) -> (batch, channels, L).
+    """
+
+    block = ConvBlock1d
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,72 +254,23 @@ def symmetrize(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-class ConvBlock2d(nn.Module):
+class ConvBlock2d(_ConvBlock):
     """ReLU -> Conv2d ('same', no bias) -> BatchNorm -> [Dropout].
 
     (batch, in_channels, n, n) -> (batch, out_channels, n, n).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        *,
-        dilation: int = 1,
-        dropout: float = 0.0,
-        momentum: float = 0.1,
-        zero_gamma: bool = False,
-    ) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels,
-            out_channels,
-            kernel_size,
-            dilation=dilation,
-            padding=dilation * (kernel_size - 1) // 2,
-            bias=False,
-        )
-        self.norm = nn.BatchNorm2d(out_channels, momentum=momentum)
-        if zero_gamma:
-            nn.init.zeros_(self.norm.weight)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(batch, in_channels, n, n) -> (batch, out_channels, n, n)."""
-        return self.dropout(self.norm(self.conv(torch.relu(x))))
+    dims = 2
 
 
-class DilatedResidual2d(nn.Module):
+class DilatedResidual2d(_DilatedResidual):
     """Symmetric dilated residual tower on 2D maps (Akita's ``dilated_residual_2d``).
 
     Each unit: ``h = symmetrize(h + block1x1(block_k,d(h)))``, the 1x1 block starting at zero,
     so a symmetric input stays symmetric after every unit. (b, C, n, n) -> (b, C, n, n).
     """
 
-    def __init__(
-        self,
-        channels: int,
-        bottleneck: int,
-        kernel_size: int,
-        dilations: Sequence[int],
-        *,
-        dropout: float = 0.0,
-        momentum: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.units = nn.ModuleList(
-            nn.Sequential(
-                ConvBlock2d(channels, bottleneck, kernel_size, dilation=d, momentum=momentum),
-                ConvBlock2d(
-                    bottleneck, channels, 1, dropout=dropout, momentum=momentum, zero_gamma=True
-                ),
-            )
-            for d in dilations
-        )
+    block = ConvBlock2d
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(batch, channels, n, n) -> (batch, channels, n, n), symmetric in the last two axes."""
-        for unit in self.units:
-            x = symmetrize(x + unit(x))
-        return x
+    def after(self, x: Tensor) -> Tensor:
+        return symmetrize(x)
