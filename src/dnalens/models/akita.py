@@ -249,7 +249,7 @@ class AkitaHead(nn.Module):
 
 
 @register("akita", AkitaConfig)
-class Akita(nn.Module):
+class Akita(layers.ConfigShape, nn.Module):
     """Akita: (batch, 4, input_length) one-hot -> (batch, n_tasks, n_pairs) contact values.
 
     ``n_pairs`` entries of the upper triangle of a symmetric ``map_bins x map_bins`` map,
@@ -268,15 +268,7 @@ class Akita(nn.Module):
             config.channels_2d, config.n_tasks, self.map_bins, config.diagonal_offset
         )
 
-    @property
-    def input_length(self) -> int:
-        """Sequence length the model takes."""
-        return self.config.input_length
 
-    @property
-    def n_tasks(self) -> int:
-        """Contact maps per window."""
-        return self.config.n_tasks
 
     @property
     def bin_size(self) -> int:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from dnalens.errors import ConfigError
+from dnalens.models import layers
 
 __all__ = [
     "ACTIVATIONS",
@@ -232,7 +233,7 @@ class Crop(nn.Module):
         return f"bins={self.bins}"
 
 
-class CoverageOutput:
+class CoverageOutput(layers.ConfigShape):
     """Mixin with the shared coverage-model properties, read from ``self.config``.
 
     The config needs ``input_length``, ``n_tasks``, ``bin_size`` and ``crop_bins``.
@@ -241,15 +242,7 @@ class CoverageOutput:
     output_kind: ClassVar[str] = "coverage"
     config: Any
 
-    @property
-    def input_length(self) -> int:
-        """Input length in bp the model accepts (exactly)."""
-        return self.config.input_length
 
-    @property
-    def n_tasks(self) -> int:
-        """Number of predicted tracks."""
-        return self.config.n_tasks
 
     @property
     def bin_size(self) -> int:

@@ -133,7 +133,7 @@ class _GlobalPool(nn.Module):
 
 
 @register("deepc", DeepCConfig)
-class DeepC(nn.Module):
+class DeepC(layers.ConfigShape, nn.Module):
     """deepC: (batch, 4, input_length) one-hot -> (batch, n_tasks, band_bins) contact strip.
 
     Entry ``k`` is the contact between bins ``c - floor(d / 2)`` and ``c - floor(d / 2) + d``,
@@ -185,15 +185,7 @@ class DeepC(nn.Module):
             nn.Unflatten(-1, (c.n_tasks, c.band_bins)),
         )
 
-    @property
-    def input_length(self) -> int:
-        """Window length in bp."""
-        return self.config.input_length
 
-    @property
-    def n_tasks(self) -> int:
-        """Contact strips per window."""
-        return self.config.n_tasks
 
     @property
     def band_bins(self) -> int:

@@ -9,6 +9,7 @@ each stage is plain arithmetic (see :func:`conv_length`, :func:`pool_length`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -229,3 +230,20 @@ class BiLSTM(nn.Module):
         # Conv layers are channels-first; the LSTM wants (batch, time, features).
         out, _ = self.lstm(x.transpose(1, 2))
         return out
+
+
+class ConfigShape:
+    """Mixin: ``input_length`` and ``n_tasks`` read from ``self.config`` (a model config
+    dataclass with those two fields)."""
+
+    config: Any
+
+    @property
+    def input_length(self) -> int:
+        """Input length in bp the model takes (exactly)."""
+        return self.config.input_length
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of outputs per position: tasks, tracks or contact maps."""
+        return self.config.n_tasks

@@ -150,7 +150,7 @@ class PairTrunk(nn.Module):
 
 
 @register("pair", PairConfig)
-class Pair(nn.Module):
+class Pair(layers.ConfigShape, nn.Module):
     """Enhancer-promoter pair: (batch, 4, input_length) one-hot -> (batch, n_tasks) logits.
 
     Bases ``[0, input_length // 2)`` are the enhancer anchor, the rest the promoter anchor.
@@ -165,15 +165,7 @@ class Pair(nn.Module):
         self.trunk = PairTrunk(config, branch_length)
         self.head = nn.Linear(config.hidden, config.n_tasks)
 
-    @property
-    def input_length(self) -> int:
-        """Length of the whole input (both anchors)."""
-        return self.config.input_length
 
-    @property
-    def n_tasks(self) -> int:
-        """Number of outputs."""
-        return self.config.n_tasks
 
     @property
     def anchor_length(self) -> int:
