@@ -138,28 +138,23 @@ class ContactTargets:
                                   f"{config.diagonal_offset}")
             self.rows, self.cols = np.triu_indices(m, k=config.diagonal_offset)
             self.rows, self.cols = self.rows + config.crop_bins, self.cols + config.crop_bins
+            # Reverse-complementing a window of n bins sends bin i to n - 1 - i, so pixel
+            # (i, j) becomes (n - 1 - j, n - 1 - i): the map mirrored in its anti-diagonal,
+            # which keeps the upper triangle, its crop and its diagonal offset.
+            entry = np.full((n, n), -1, dtype=np.int64)
+            entry[self.rows, self.cols] = np.arange(len(self.rows))
+            self._mirror: np.ndarray | None = entry[n - 1 - self.cols, n - 1 - self.rows]
         else:
             pairs = zigzag_pairs(n // 2, config.band_bins, n)
             self.rows, self.cols = pairs[:, 0], pairs[:, 1]
+            self._mirror = None  # the strip above the centre bin has no mirror image
         self.shape = (1, len(self.rows))
-        self.n_bins = n
 
     def flip(self, y: np.ndarray) -> np.ndarray:
-        """Targets of the reverse-complemented window (layout 'map' only).
-
-        Reverse-complementing a window of n bins sends bin i to n - 1 - i, so pixel (i, j)
-        becomes (n - 1 - j, n - 1 - i): the map mirrored in its anti-diagonal, which keeps the
-        upper triangle, its crop and its diagonal offset.
-        """
-        if self.config.layout != "map":
+        """Targets of the reverse-complemented window (layout 'map' only)."""
+        if self._mirror is None:
             raise ConfigError("reverse-complement augmentation needs data.contacts.layout "
                               "'map'; deepC's strip above the centre bin has no mirror image")
-        if not hasattr(self, "_mirror"):
-            order = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(self.rows, self.cols,
-                                                                       strict=True))}
-            last = self.n_bins - 1
-            self._mirror = np.array([order[(last - int(c), last - int(r))]
-                                     for r, c in zip(self.rows, self.cols, strict=True)])
         return y[..., self._mirror]
 
     def expected(self, chrom: str) -> np.ndarray:

@@ -100,9 +100,10 @@ def dilation_schedule(repeat: int, rate_mult: float) -> tuple[int, ...]:
 class _ConvBlock(nn.Module):
     """Basenji's pre-activation block, in ``dims`` (1 or 2) spatial dimensions:
     ReLU -> Conv ('same', no bias; batch norm follows) -> BatchNorm -> [Dropout] -> [MaxPool].
+    Subclasses set ``dims``.
     """
 
-    dims = 1
+    dims: int
 
     def __init__(
         self,
@@ -151,9 +152,10 @@ class ConvBlock1d(_ConvBlock):
 
 class _DilatedResidual(nn.Module):
     """``h = after(h + block1x1(block_k,d(h)))`` for each dilation d; the 1x1 block's
-    batch-norm gamma starts at zero, so each unit starts as the identity."""
+    batch-norm gamma starts at zero, so each unit starts as the identity. Subclasses set
+    ``block``."""
 
-    block: type[_ConvBlock] = ConvBlock1d
+    block: type[_ConvBlock]
 
     def __init__(
         self,
