@@ -146,7 +146,7 @@ def test_missing_required_key(config_path, text, key):
 
 def test_data_needs_a_source(config_path):
     with pytest.raises(ConfigError, match=re.escape(
-            "data: value error, give either 'table', or 'genome' with at least one 'targets' "
+            "data: give either 'table', or 'genome' with at least one 'targets' "
             "entry")):
         load_run_config(config_path("name: x\ndata:\n  genome: g.fa\n"))
 

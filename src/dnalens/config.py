@@ -6,7 +6,6 @@ silently ignored. Relative paths are read relative to the YAML file.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -68,11 +68,26 @@ class WindowConfig(_Strict):
     min_overlap: float = Field(0.5, gt=0, le=1)
     negatives_per_positive: NonNegativeFloat = 1.0
     max_n_fraction: float = Field(0.5, ge=0, le=1)
+    # Chromosomes, or regions 'chr2:1,300,001-1,750,000' (1-based inclusive, as samtools)
+    # tiled on their chromosome's grid: see dnalens.data.windows.window_regions.
     chroms: list[str] | None = None
+
+    @field_validator("chroms")
+    @classmethod
+    def _regions(cls, chroms: list[str] | None) -> list[str] | None:
+        from dnalens.regions import check_region_entry
+
+        return [check_region_entry(entry) for entry in chroms] if chroms else chroms
 
 
 class SplitConfig(_Strict):
-    """Held-out chromosomes or regions (genomes), or random fractions (tables)."""
+    """Held-out chromosomes or regions (genomes), or random fractions (tables).
+
+    ``region_selection`` says which bins a held-out region holds: 'centre' (default) those
+    whose centre lies in it, their input windows reaching up to input_length / 2 outside;
+    'window' only those whose whole input window lies inside (see
+    :func:`dnalens.data.windows.assign_split_by_regions`).
+    """
 
     valid_chroms: list[str] = Field(default_factory=list)
     test_chroms: list[str] = Field(default_factory=list)
@@ -80,6 +95,7 @@ class SplitConfig(_Strict):
     test_regions: Path | None = None
     valid_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
+    region_selection: Literal["centre", "window"] = "centre"
 
 
 class AugmentConfig(_Strict):
@@ -227,6 +243,16 @@ class InitConfig(_Strict):
     freeze: bool = False
 
 
+class MotifInitConfig(_Strict):
+    """First-layer filters started at known motifs' log-odds (both strands); see
+    :func:`dnalens.models.motif_init.init_filters_from_motifs`. ``names`` are name parts
+    searched in ``database`` (a MEME file; the bundled JASPAR 2024 clusters by default)."""
+
+    names: list[str] = Field(min_length=1)
+    database: Path | None = None
+    scale: PositiveFloat = 1.0
+
+
 class ModelConfig(_Strict):
     name: str = "deepsea"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -345,48 +371,10 @@ def _long_range_defaults(config: RunConfig) -> RunConfig:
     return config.model_copy(update={"data": data, "train": train})
 
 
-def _suggest(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names at the parent of ``loc`` in the schema, for 'did you mean' hints."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        for arg in list(candidates):
-            candidates.extend(getattr(arg, "__args__", ()))
-        current = next((c for c in candidates if isinstance(c, type)
-                        and issubclass(c, BaseModel)), None)
-        if current is None:
-            return []
-    return list(current.model_fields)
-
-
 def _describe(error: ValidationError, schema: type[BaseModel], source: str) -> str:
-    # An unknown key explains a "missing" one next to it (a typo), so report it first.
-    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = tuple(first["loc"])
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        hint = _suggest(str(loc[-1]), _allowed_keys(schema, loc))
-        message = f"unknown key '{where}'{hint}"
-    elif first["type"] == "missing":
-        message = f"missing required key '{where}'"
-    else:
-        got = first.get("input")
-        message = f"{where}: {first['msg'].lower()}; got {got!r}"
-    more = len(error.errors()) - 1
-    return f"{source}: {message}" + (f" (and {more} more problem(s))" if more else "")
+    from dnalens.config_checks import describe_validation_error
+
+    return describe_validation_error(error, schema, source)
 
 
 def _resolve_paths(value: Any, base: Path) -> Any:

@@ -11,6 +11,7 @@ import torch
 import yaml
 from torch import nn
 
+from dnalens.apply.evaluate_scope import describe_evaluation, resolve_split
 from dnalens.apply.predict import default_device, predict
 from dnalens.config import DataConfig, RunConfig, parse_run_config
 from dnalens.data.build import build_data
@@ -51,6 +52,7 @@ class EvaluationResult:
     kind: str = "windows"
     regression: object | None = None  # RegressionResult for 'coverage' and 'contacts'
     dataset: object | None = None
+    summary: str = ""  # what was scored, e.g. "evaluated 2,250 windows (...), positives ..."
 
 
 def load_run_config_of(run_dir: Path) -> RunConfig:
@@ -82,8 +84,16 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
         Another dataset in the run-config schema; its task names must be
         outputs of the model. Default: the run's own data.
     split : {'auto', 'train', 'valid', 'test', 'all'}
-        'auto' is the test split of the run's own data, and of ``data`` when it
-        defines held-out chromosomes or regions; otherwise all of ``data``.
+        'auto' is the test split of the run's own data (held-out chromosomes or regions,
+        a table's ``split`` column or random ``test_fraction``); for ``data``, its test
+        split when it names one (``split.test_chroms``, ``split.test_regions`` or a
+        ``split`` column in its table), otherwise all of it: a new table is scored whole.
+        'all' scores every example and refuses data with ``split.test_regions`` (use
+        'test', or tile the region with ``windows.chroms``); see
+        :mod:`dnalens.apply.evaluate_scope`.
+
+    The result's ``summary`` says how many examples were scored, which, and how many were
+    positive per task.
 
     Splice data (``data.splice``) are scored per base: see :func:`evaluate_splice` and
     :func:`dnalens.train.metrics.splice_table`.
@@ -97,16 +107,15 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
     if data.splice is not None and data.splice.context is None:
         data = data.model_copy(update={"splice": data.splice.model_copy(
             update={"context": card.input_length - data.splice.output_length})})
-    if split == "auto":
-        has_test = bool(data.split.test_chroms or data.split.test_regions or data.table)
-        split = "test" if own or has_test else "all"
-    if split not in ("train", "valid", "test", "all"):
-        raise ConfigError(f"split must be auto, train, valid, test or all; got '{split}'")
+    split = resolve_split(split, data, own=own,
+                          source=str(run_dir / "config.yaml") if own else "data")
     bundle = build_data(data, seed=config.seed, all_as_test=split == "all")
     split_name = "test" if split == "all" else split
     dataset = bundle.datasets[split_name]
     if len(dataset) == 0:
-        raise DnalensError(f"no examples in the '{split_name}' split to evaluate")
+        raise DnalensError(f"no examples in the {'run' if own else 'data'}'s '{split_name}' "
+                           "split to evaluate; choose another with --split (all: every "
+                           "example)")
     if bundle.kind in ("coverage", "contacts"):
         from dnalens.apply.evaluate_longrange import evaluate_regression
 
@@ -118,7 +127,8 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
                                     device=device, seed=config.seed)
         return EvaluationResult(found.tasks, found.observed, found.predicted, found.table,
                                 found.per_window, kind=bundle.kind, regression=found,
-                                dataset=dataset)
+                                dataset=dataset,
+                                summary=describe_evaluation(data, split, len(dataset)))
     if bundle.input_length != card.input_length:
         raise ConfigError(f"data windows are {bundle.input_length} bp but the model takes "
                           f"{card.input_length} bp (set data.windows.input_length)")
@@ -126,8 +136,11 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
     if bundle.kind == "splice":
         labels, scores, examples = evaluate_splice(model, dataset, bundle.frames[split_name],
                                                    batch_size=batch_size, device=device)
-        return EvaluationResult(["acceptor", "donor"], labels, scores,
-                                splice_table(labels, scores), examples, kind="splice")
+        table = splice_table(labels, scores)
+        return EvaluationResult(["acceptor", "donor"], labels, scores, table, examples,
+                                kind="splice", summary=describe_evaluation(
+                                    data, split, len(labels), _positives(table, 2),
+                                    n_blocks=len(dataset)))
     labels = dataset.labels.numpy()
 
     def score(m: nn.Module) -> np.ndarray:
@@ -135,14 +148,21 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
                        probabilities=True)[:, columns]
 
     scores = score(model)
-    result = EvaluationResult(bundle.tasks, labels, scores,
-                              classification_table(labels, scores, bundle.tasks),
-                              bundle.frames[split_name])
+    table = classification_table(labels, scores, bundle.tasks)
+    result = EvaluationResult(bundle.tasks, labels, scores, table, bundle.frames[split_name],
+                              summary=describe_evaluation(data, split, len(labels),
+                                                          _positives(table, len(bundle.tasks))))
     if (run_dir / "baseline" / "model.json").exists():
         result.baseline_scores = score(load_model(run_dir / "baseline"))
         result.baseline_table = classification_table(labels, result.baseline_scores,
                                                      bundle.tasks)
     return result
+
+
+def _positives(table: pd.DataFrame, n_tasks: int) -> dict[str, int]:
+    """Task -> positives of a metric table (its first ``n_tasks`` rows; not the 'mean' row)."""
+    rows = table.iloc[:n_tasks]
+    return {str(task): int(n) for task, n in zip(rows["task"], rows["n_pos"], strict=True)}
 
 
 @torch.inference_mode()

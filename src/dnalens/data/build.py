@@ -247,22 +247,28 @@ def _split_labels(bins: pd.DataFrame, config: DataConfig, genome: Genome,
                               ("test", split_cfg.test_regions))
         }
         return win.assign_split_by_regions(bins, regions["valid"], regions["test"],
-                                           input_length or config.windows.input_length)
+                                           input_length or config.windows.input_length,
+                                           split_cfg.region_selection)
     for chrom in [*split_cfg.valid_chroms, *split_cfg.test_chroms]:
         genome.check_chrom(chrom)
     return win.assign_split_by_chroms(bins, split_cfg.valid_chroms, split_cfg.test_chroms)
 
 
-def _candidate_bins(mode: str, config: DataConfig, genome: Genome, chroms: list[str],
+def _candidate_bins(mode: str, config: DataConfig, genome: Genome, regions: pd.DataFrame,
                     peak_sets: dict[str, pd.DataFrame], rng: np.random.Generator) -> pd.DataFrame:
+    """Tiled bins, or peak-centred bins plus random negatives, inside ``regions``
+    (:func:`dnalens.data.windows.window_regions`)."""
     w = config.windows
     if mode == "tile":
-        return win.tile_bins(genome.chrom_sizes, chroms, w.bin_size, w.stride)
+        return win.tile_regions(regions, w.bin_size, w.stride)
     all_peaks = pd.concat(list(peak_sets.values()), ignore_index=True)
-    all_peaks = all_peaks[all_peaks["chrom"].isin(chroms)]
+    all_peaks = all_peaks[all_peaks["chrom"].isin(regions["chrom"])]
     positives = win.peak_bins(all_peaks, w.bin_size)
+    whole = (regions["start"] == 0) & (regions["end"] == regions["chrom"].map(genome.chrom_sizes))
+    if not whole.all():  # only then, so whole-chromosome runs draw the same negatives as before
+        positives = positives[win.coverage_fraction(positives, regions) == 1]
     n_neg = round(w.negatives_per_positive * len(positives))
-    negatives = win.sample_negative_bins(genome.chrom_sizes, chroms, n_neg, w.bin_size, rng)
+    negatives = win.sample_negative_bins_in(regions, n_neg, w.bin_size, rng)
     return pd.concat([positives, negatives], ignore_index=True)
 
 
@@ -271,9 +277,7 @@ def _build_genome(config: DataConfig, seed: int, splits: tuple[str, ...],
     genome = Genome(config.genome)
     peak_sets = read_targets(config, genome)
     w = config.windows
-    chroms = list(w.chroms or genome.chroms)
-    for chrom in chroms:
-        genome.check_chrom(chrom)
+    regions = win.window_regions(w.chroms or None, genome)
     blacklist = (read_bed(config.blacklist, genome, rename_contigs=config.rename_contigs,
                           chrom_map=config.chrom_map, allow_empty=True)
                  if config.blacklist is not None else None)
@@ -284,7 +288,7 @@ def _build_genome(config: DataConfig, seed: int, splits: tuple[str, ...],
         if split_name not in splits:
             bins = win.tile_bins(genome.chrom_sizes, [], w.bin_size)
         else:
-            bins = _candidate_bins(mode, config, genome, chroms, peak_sets, rng)
+            bins = _candidate_bins(mode, config, genome, regions, peak_sets, rng)
             bins = bins[(bins["start"] >= 0) & (bins["end"] <= bins["chrom"].map(
                 genome.chrom_sizes))]
             bins = bins[_split_labels(bins, config, genome, all_as_test) == split_name]

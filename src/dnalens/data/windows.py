@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dnalens.errors import ConfigError
+from dnalens.errors import ConfigError, CoordinateError
 from dnalens.io.genome import Genome
+from dnalens.regions import looks_like_region, parse_region
 
 __all__ = [
     "assign_split_by_chroms",
@@ -25,7 +26,10 @@ __all__ = [
     "drop_overlapping",
     "peak_bins",
     "sample_negative_bins",
+    "sample_negative_bins_in",
     "tile_bins",
+    "tile_regions",
+    "window_regions",
 ]
 
 
@@ -38,14 +42,63 @@ def tile_bins(
     -------
     DataFrame with columns chrom, start, end; only bins wholly inside a chromosome.
     """
+    chroms = list(chroms)
+    whole = pd.DataFrame({"chrom": chroms, "start": np.zeros(len(chroms), np.int64),
+                          "end": np.array([chrom_sizes[c] for c in chroms], np.int64)})
+    return tile_regions(whole, bin_size, stride)
+
+
+def tile_regions(regions: pd.DataFrame, bin_size: int, stride: int | None = None) -> pd.DataFrame:
+    """The chromosome's tiling (bins of ``bin_size`` starting at multiples of ``stride``) cut
+    to the bins wholly inside each region.
+
+    Keeping the chromosome's grid means a region yields exactly the bins that tiling its
+    whole chromosome and keeping those inside the region would: results on a region compare
+    bin for bin with results on the chromosome.
+
+    Parameters
+    ----------
+    regions : DataFrame with chrom, start, end (0-based half-open), in output order
+    """
     stride = stride or bin_size
     if bin_size <= 0 or stride <= 0:
         raise ConfigError(f"bin_size and stride must be > 0; got {bin_size} and {stride}")
     frames = []
-    for chrom in chroms:
-        starts = np.arange(0, chrom_sizes[chrom] - bin_size + 1, stride, dtype=np.int64)
+    for chrom, lo, hi in zip(regions["chrom"], regions["start"], regions["end"], strict=True):
+        first = -(-int(lo) // stride) * stride
+        starts = np.arange(first, int(hi) - bin_size + 1, stride, dtype=np.int64)
         frames.append(pd.DataFrame({"chrom": chrom, "start": starts, "end": starts + bin_size}))
-    return _concat(frames)
+    return _concat(frames).drop_duplicates(ignore_index=True)
+
+
+def window_regions(entries: Sequence[str] | None, genome: Genome) -> pd.DataFrame:
+    """The stretches ``data.windows.chroms`` names: whole chromosomes or regions.
+
+    An entry is a chromosome name, or a region ``chrom:start-end`` written as samtools does,
+    1-based with both ends inclusive, commas allowed (``chr2:1,300,001-1,750,000`` is the
+    0-based half-open [1300000, 1750000)); a name the genome has is always a chromosome.
+    None means every chromosome.
+
+    Returns
+    -------
+    DataFrame with chrom, start, end (0-based half-open), one row per entry.
+    """
+    rows = []
+    for entry in entries if entries is not None else genome.chroms:
+        if entry in genome.chrom_sizes or not looks_like_region(entry):
+            rows.append((entry, 0, genome.check_chrom(entry)))
+            continue
+        try:
+            chrom, start, end = parse_region(entry)
+        except CoordinateError as err:
+            raise CoordinateError(f"data.windows.chroms: {err}") from None
+        size = genome.check_chrom(chrom)
+        if end > size:
+            raise CoordinateError(f"data.windows.chroms: region '{entry}' ends past the end of "
+                                  f"{chrom} ({size:,} bp in {genome.path.name}); regions are "
+                                  "1-based, inclusive")
+        rows.append((chrom, start, end))
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"])
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -89,13 +142,25 @@ def sample_negative_bins(
     Labels are computed for them like for any bin, so a negative that happens
     to meet a peak is labelled as such rather than mislabelled.
     """
-    lengths = np.array([chrom_sizes[c] - bin_size for c in chroms], dtype=np.int64)
+    whole = pd.DataFrame({"chrom": list(chroms), "start": np.zeros(len(chroms), np.int64),
+                          "end": np.array([chrom_sizes[c] for c in chroms], np.int64)})
+    return sample_negative_bins_in(whole, n, bin_size, rng)
+
+
+def sample_negative_bins_in(regions: pd.DataFrame, n: int, bin_size: int,
+                            rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` bins at uniform random positions wholly inside ``regions`` (weighted by length).
+
+    The same draws as :func:`sample_negative_bins` when each region is a whole chromosome.
+    """
+    lengths = (regions["end"] - regions["start"]).to_numpy(np.int64) - bin_size
     if n <= 0 or lengths.max(initial=0) <= 0:
         return _concat([])
     usable = np.clip(lengths, 0, None)
-    which = rng.choice(len(chroms), size=n, p=usable / usable.sum())
+    which = rng.choice(len(regions), size=n, p=usable / usable.sum())
     start = (rng.random(n) * usable[which]).astype(np.int64)
-    return pd.DataFrame({"chrom": np.asarray(chroms)[which], "start": start,
+    start += regions["start"].to_numpy(np.int64)[which]
+    return pd.DataFrame({"chrom": regions["chrom"].to_numpy()[which], "start": start,
                          "end": start + bin_size})
 
 
@@ -196,13 +261,21 @@ def assign_split_by_regions(
     valid_regions: pd.DataFrame | None,
     test_regions: pd.DataFrame | None,
     input_length: int,
+    selection: str = "centre",
 ) -> pd.Series:
     """Split by held-out regions (for genomes of one chromosome).
 
-    A bin whose centre lies in a held-out region goes to that split. A training
-    bin whose input window (``input_length`` centred on the bin) reaches into a
-    held-out region is marked 'drop', so no held-out base is seen in training.
+    With ``selection`` 'centre', a bin whose centre lies in a held-out region goes to that
+    split, though its input window (``input_length`` centred on the bin) may reach up to
+    ``input_length // 2`` bp outside the region. With 'window', a bin goes to that split only
+    when its whole input window lies inside the held-out regions; a bin whose centre is in
+    one but whose window is not is marked 'drop'. Either way, a training bin whose input
+    window reaches into a held-out region is marked 'drop', so no held-out base is seen in
+    training.
     """
+    if selection not in ("centre", "window"):
+        raise ConfigError(f"split.region_selection must be 'centre' or 'window'; got "
+                          f"'{selection}'")
     split = pd.Series("train", index=bins.index)
     centre = (bins["start"] + bins["end"]) // 2
     points = bins.assign(start=centre, end=centre + 1)
@@ -212,7 +285,12 @@ def assign_split_by_regions(
                                                        ("test", test_regions))
                 if regions is not None and not regions.empty]
     for name, regions in held_out:
-        split[coverage_fraction(points, regions) > 0] = name
+        centred = coverage_fraction(points, regions) > 0
+        if selection == "centre":
+            split[centred] = name
+        else:
+            split[centred] = "drop"
+            split[coverage_fraction(windows, regions) == 1] = name
     for _, regions in held_out:
         touches = coverage_fraction(windows, regions) > 0
         split[touches & (split == "train").to_numpy()] = "drop"
