@@ -257,6 +257,7 @@ class ModelConfig(_Strict):
     name: str = "deepsea"
     params: dict[str, Any] = Field(default_factory=dict)
     init: InitConfig | None = None
+    motifs: MotifInitConfig | None = None
 
 
 class TrainConfig(_Strict):

@@ -65,15 +65,48 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exit_:
         return exit_.exit_code
     except Exception as err:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
+        if _is_click_error(err):
+            return _report_usage_error(err)
+        if isinstance(err, typer.Abort) or type(err).__name__ == "Abort":
             return 1
         raise
     return 0
+
+
+def _click_error_types() -> tuple[type, ...]:
+    """ClickException as installed: typer >= 0.20 vendors click as ``typer._click`` (its
+    exceptions derive from ``typer.TyperException``); older typer uses click itself."""
+    types: list[type] = []
+    try:
+        import click
+
+        types.append(click.ClickException)
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type):
+        types.append(vendored)
+    return tuple(types)
+
+
+def _is_click_error(err: BaseException) -> bool:
+    return isinstance(err, _click_error_types()) and hasattr(err, "format_message")
+
+
+def _report_usage_error(err: Exception) -> int:
+    """One ``error:`` line and the usage line, no traceback; exit status 2 for usage errors.
+
+    ``dnalens`` with no command (click's NoArgsIsHelpError) prints the help, as click does.
+    """
+    exit_code = int(getattr(err, "exit_code", 2))
+    ctx = getattr(err, "ctx", None)
+    if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        print(ctx.get_help())
+        return exit_code
+    print(f"error: {err.format_message()}", file=sys.stderr)
+    if ctx is not None:
+        print(f"{ctx.get_usage()}  (see '{ctx.command_path} --help')", file=sys.stderr)
+    return exit_code
 
 
 def run() -> None:

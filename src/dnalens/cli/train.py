@@ -11,7 +11,8 @@ from dnalens.cli.output import print_evaluation
 
 
 def train(
-    config: Annotated[Path, typer.Argument(help="Run config (YAML); see configs/ for examples.")],
+    config: Annotated[Path, typer.Argument(
+        metavar="CONFIG", help="Run config (YAML); see configs/ for examples.")],
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(
@@ -25,7 +26,7 @@ def train(
     from dnalens.train.fit import train_run
 
     run_config = load_run_config(config)
-    result = train_run(run_config, resume=resume, overwrite=overwrite)
+    result = train_run(run_config, resume=resume, overwrite=overwrite, source=str(config))
     typer.echo(f"model saved in {result.run_dir}")
     if evaluate and len(result.bundle.datasets["test"]) > 0:
         evaluation, written = write_evaluation(result.run_dir)

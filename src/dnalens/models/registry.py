@@ -24,7 +24,9 @@ from torch import nn
 from dnalens.errors import ConfigError
 
 __all__ = [
+    "ParamError",
     "build_model",
+    "check_params",
     "io_shape",
     "model_from_spec",
     "model_names",
@@ -42,6 +44,18 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
+
+
+class ParamError(ConfigError):
+    """A model name or parameter a config gives is not one the model has or can take.
+
+    ``key`` is the parameter (None for the model name) and ``problem`` the message without
+    the model's name, so a caller can say where in its YAML file the value is.
+    """
+
+    def __init__(self, message: str, *, key: str | None, problem: str) -> None:
+        super().__init__(message)
+        self.key, self.problem = key, problem
 
 
 def register(name: str, config_cls: type) -> Callable[[M], M]:
@@ -102,13 +116,8 @@ def build_model(name: str, **params: Any) -> nn.Module:
         Unknown name, unknown or missing parameter, or a value of the wrong type.
     """
     entry = _lookup(name)
+    values = check_params(name, params)
     fields = {f.name: f for f in dataclasses.fields(entry.config_cls)}
-    allowed = ", ".join(sorted(fields))
-    for key in params:
-        if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"model '{name}' has no parameter '{key}'{hint}; allowed: {allowed}")
     missing = [
         f.name
         for f in fields.values()
@@ -118,9 +127,41 @@ def build_model(name: str, **params: Any) -> nn.Module:
     ]
     if missing:
         raise ConfigError(f"model '{name}' needs parameter(s) {', '.join(missing)}")
-    hints = typing.get_type_hints(entry.config_cls)
-    values = {key: _coerce(name, key, hints.get(key, Any), value) for key, value in params.items()}
     return entry.model_cls(entry.config_cls(**values))
+
+
+def check_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a model name and some of its parameters without building the model.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`model_names`.
+    params : mapping
+        Config fields (those the data imply, such as ``n_tasks``, may be left out).
+
+    Returns
+    -------
+    dict
+        The parameters converted as the config wants them (lists to tuples, int to float).
+
+    Raises
+    ------
+    ParamError
+        Unknown name, unknown parameter, or a value of the wrong type.
+    """
+    entry = _lookup(name)
+    fields = [f.name for f in dataclasses.fields(entry.config_cls)]
+    for key in params:
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            allowed = ", ".join(sorted(fields))
+            raise ParamError(f"model '{name}' has no parameter '{key}'{hint}; allowed: {allowed}",
+                             key=key, problem=f"not a parameter of {name}{hint}; it has "
+                                              f"{allowed}")
+    hints = typing.get_type_hints(entry.config_cls)
+    return {key: _coerce(name, key, hints.get(key, Any), value) for key, value in params.items()}
 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
@@ -170,7 +211,12 @@ def io_shape(model: nn.Module) -> tuple[int, int]:
 
 def _lookup(name: str) -> _Entry:
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
+        known = ", ".join(model_names())
+        close = difflib.get_close_matches(name, model_names(), n=1) if isinstance(name, str) \
+            else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ParamError(f"unknown model {name!r}; known models: {known}", key=None,
+                         problem=f"unknown model {name!r}{hint}; known: {known}")
     return _REGISTRY[name]
 
 
@@ -186,10 +232,9 @@ def _coerce(model: str, key: str, hint: Any, value: Any) -> Any:
     """
 
     def fail(expected: str) -> ConfigError:
-        return ConfigError(
-            f"model '{model}': parameter '{key}' must be {expected}, "
-            f"got {type(value).__name__} {_short_repr(value)}"
-        )
+        problem = f"must be {expected}, got {type(value).__name__} {_short_repr(value)}"
+        return ParamError(f"model '{model}': parameter '{key}' {problem}", key=key,
+                          problem=problem)
 
     origin = typing.get_origin(hint)
     if hint is bool:

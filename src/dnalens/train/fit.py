@@ -12,8 +12,8 @@ A run folder holds::
 
 from __future__ import annotations
 
+import inspect
 import logging
-import shutil
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,20 +23,23 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from dnalens.config import RunConfig, TrainConfig, dump_config
+from dnalens.config import RunConfig, TrainConfig
+from dnalens.config_checks import check_for_training
 from dnalens.data.build import DataBundle, build_data
 from dnalens.data.datasets import make_loader
 from dnalens.errors import ConfigError, DnalensError, TrainingError
-from dnalens.files import write_atomic, write_text_atomic
 from dnalens.models.ensemble import Ensemble
+from dnalens.models.motif_init import init_filters_from_motifs, resolve_motifs
 from dnalens.models.registry import build_model
 from dnalens.models.store import save_model
 from dnalens.models.transfer import transfer_weights
 from dnalens.train.baseline import fit_kmer_baseline
+from dnalens.train.checkpoints import SafeCheckpointIO, model_state
+from dnalens.train.run_folder import merge_metrics, prepare_run_dir, remove_if_untrained
+from dnalens.train.run_folder import same_config as _same_config  # noqa: F401 (tests)
 from dnalens.train.task import SequenceTask
 
 __all__ = ["RunResult", "model_params", "positive_weights", "quiet_lightning", "train_run"]
@@ -138,15 +141,18 @@ def _trainer(train: TrainConfig, member_dir: Path, has_valid: bool) -> L.Trainer
         enable_progress_bar=train.progress_bar, enable_model_summary=False,
         limit_train_batches=train.limit_train_batches,
         log_every_n_steps=1, num_sanity_val_steps=0,
+        plugins=[SafeCheckpointIO()],  # weights_only loads (resume too), atomic saves
     )
 
 
 def _best_state(member_dir: Path) -> dict[str, torch.Tensor]:
-    best = member_dir / "checkpoints" / "best.ckpt"
-    # Our own Lightning checkpoint, written moments ago by this run; only the
-    # tensors are kept, and the saved model is safetensors.
-    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    # Read with weights_only=True: on --resume this file may come from anyone.
+    return model_state(member_dir / "checkpoints" / "best.ckpt")
+
+
+# Lightning >= 2.5 takes weights_only in fit(); SafeCheckpointIO enforces it on older ones.
+_WEIGHTS_ONLY = ({"weights_only": True}
+                 if "weights_only" in inspect.signature(L.Trainer.fit).parameters else {})
 
 
 def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: int,
@@ -157,6 +163,10 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
     if config.model.init is not None:
         init = config.model.init
         transfer_weights(model, init.model, init.layers, freeze=init.freeze)
+    if config.model.motifs is not None:
+        motifs = config.model.motifs
+        init_filters_from_motifs(model, resolve_motifs(motifs.names, motifs.database),
+                                 scale=motifs.scale)
     if bundle.kind == "splice" and train.pos_weight != "none":
         raise ConfigError("train.pos_weight applies to the 'bce' loss only; splice data uses "
                           "the 'categorical' loss")
@@ -182,59 +192,26 @@ def _fit_member(config: RunConfig, bundle: DataBundle, member_dir: Path, seed: i
     previous = _stash_metrics(member_dir) if ckpt_path else None
     try:
         trainer.fit(task, loaders["train"], loaders["valid"] if has_valid else None,
-                    ckpt_path=ckpt_path)
+                    ckpt_path=ckpt_path, **_WEIGHTS_ONLY)
     finally:
         if previous is not None:
-            _merge_metrics(member_dir, previous)
+            merge_metrics(member_dir, previous)
     model.load_state_dict(_best_state(member_dir))
     return model.eval()
 
 
 def _stash_metrics(member_dir: Path) -> pd.DataFrame | None:
-    """Keep the metrics of the interrupted run: Lightning's CSV logger starts a new file."""
+    """Keep the metrics of the interrupted run: Lightning's CSV logger may start a new file."""
     path = member_dir / "metrics.csv"
     return pd.read_csv(path) if path.exists() and path.stat().st_size else None
 
 
-def _merge_metrics(member_dir: Path, previous: pd.DataFrame) -> None:
-    path = member_dir / "metrics.csv"
-    new = pd.read_csv(path) if path.exists() and path.stat().st_size else previous.iloc[:0]
-    merged = pd.concat([previous, new], ignore_index=True)
-    merged = merged.drop_duplicates(keep="last")
-    write_atomic(path, lambda tmp: merged.to_csv(tmp, index=False))
-
-
-def _same_config(saved: str, given: str) -> bool:
-    """Whether two dumped configs say the same, ignoring keys set to null: options added in
-    a later dnalens version (dumped as null when unused) must not block resuming."""
-    def drop_nulls(value: object) -> object:
-        if isinstance(value, dict):
-            return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [drop_nulls(v) for v in value]
-        return value
-
-    return drop_nulls(yaml.safe_load(saved)) == drop_nulls(yaml.safe_load(given))
-
-
-def _prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
-    run_dir = config.run_dir
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
-        if not overwrite:
-            raise DnalensError(f"{run_dir}: run folder exists; pass --resume to continue it or "
-                               "--overwrite to start again")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    text = dump_config(config)
-    saved = run_dir / "config.yaml"
-    if resume and saved.exists() and not _same_config(saved.read_text(), text):
-        raise ConfigError(f"{saved}: differs from the config given; resume with the same config")
-    write_text_atomic(saved, text)
-    return run_dir
-
-
-def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
+def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = False,
+              source: str = "config") -> RunResult:
     """Train the model (or ensemble) a config describes and save it in the run folder.
+
+    The model name, its parameters and the input files are checked before any data are
+    built; a run that fails before its first epoch ends leaves no run folder behind.
 
     Parameters
     ----------
@@ -244,12 +221,23 @@ def train_run(config: RunConfig, *, resume: bool = False, overwrite: bool = Fals
         already finished are loaded, not retrained.
     overwrite : bool
         Delete an existing run folder first.
+    source : str
+        Where the config came from (its YAML file), named in config errors.
 
     Returns
     -------
     RunResult with the run folder, the trained model (eval mode) and the data.
     """
-    run_dir = _prepare_run_dir(config, resume, overwrite)
+    check_for_training(config, source)
+    run_dir, created = prepare_run_dir(config, resume, overwrite)
+    try:
+        return _train_in(config, run_dir, resume)
+    except BaseException:
+        remove_if_untrained(run_dir, created)
+        raise
+
+
+def _train_in(config: RunConfig, run_dir: Path, resume: bool) -> RunResult:
     bundle = build_data(config.data, seed=config.seed)
     if len(bundle.datasets["train"]) == 0:
         raise DnalensError("no training examples: check data.split and data.windows")

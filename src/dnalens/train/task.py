@@ -159,6 +159,23 @@ class SequenceTask(L.LightningModule):
         self.log("val_auroc", _nanmean(aurocs), prog_bar=True)
         self.log("val_auprc", _nanmean(auprcs), prog_bar=True)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Dropout draws from torch's global generator: keep its state, so a resumed run
+        # continues with the numbers an uninterrupted one would have drawn. (Data order and
+        # augmentation are addressed by epoch and index; see EpochSampler.)
+        checkpoint["dnalens_rng"] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            checkpoint["dnalens_rng"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("dnalens_rng")
+        if not isinstance(state, dict) or not isinstance(state.get("torch"), Tensor):
+            return  # written by an older dnalens: resume without the generator's state
+        torch.set_rng_state(state["torch"].cpu())
+        cuda = state.get("cuda")
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         params = self.model.parameters()
         hp = self.hparams
