@@ -75,7 +75,7 @@ def test_splice_table_top_k_and_average_precision_by_hand():
 
 
 def test_resume_ignores_options_dumped_as_null_by_a_newer_version():
-    from dnalens.train.fit import _same_config
+    from dnalens.train.run_folder import same_config as _same_config
 
     old = "name: a\ndata:\n  genome: g.fa\n  targets: []\n"
     new = "name: a\ndata:\n  genome: g.fa\n  targets: []\n  splice: null\n"

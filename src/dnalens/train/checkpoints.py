@@ -1,11 +1,11 @@
 """Reading and writing Lightning checkpoints without trusting pickle.
 
-A ``.ckpt`` is a pickle: loaded with ``torch.load(weights_only=False)`` it can run any code
-its author put in it, so a run folder copied from someone else would be a program. Every
-checkpoint dnalens reads goes through :func:`load_checkpoint` (``weights_only=True``:
-tensors, numbers, strings and containers only), Lightning's resume included, through
-:class:`SafeCheckpointIO`. Checkpoints are also written atomically, so a run killed while
-saving keeps the previous ``last.ckpt`` instead of half a file.
+A ``.ckpt`` is a pickle: unpickled in full, it can run any code its author put in it, so a run
+folder copied from someone else would be a program. Every checkpoint dnalens reads goes through
+:func:`load_checkpoint` (``weights_only=True``: tensors, numbers, strings and containers only),
+Lightning's resume included, through :class:`SafeCheckpointIO`. Checkpoints are also written
+atomically, so a run killed while saving keeps the previous ``last.ckpt`` instead of half a
+file.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ from dnalens.models.transfer import transfer_weights
 from dnalens.train.baseline import fit_kmer_baseline
 from dnalens.train.checkpoints import SafeCheckpointIO, model_state
 from dnalens.train.run_folder import merge_metrics, prepare_run_dir, remove_if_untrained
-from dnalens.train.run_folder import same_config as _same_config  # noqa: F401 (tests)
 from dnalens.train.task import SequenceTask
 
 __all__ = ["RunResult", "model_params", "positive_weights", "quiet_lightning", "train_run"]
