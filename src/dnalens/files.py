@@ -37,3 +37,18 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8, ``\n`` line ends on every platform) to ``path`` atomically."""
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def complete_lines(path: str | os.PathLike[str]) -> list[str]:
+    """The whole lines of a partial output, after cutting off a half-written last line.
+
+    A process killed in the middle of a write leaves the end of its last line unwritten;
+    resuming appends after the last newline, so the file is truncated there first.
+    """
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) != len(data):
+            handle.seek(len(complete))
+            handle.truncate()
+    return complete.decode("utf-8", "replace").splitlines()

@@ -94,7 +94,7 @@ def test_skips_are_counted_and_records_kept(inputs, tmp_path):
     assert infos[2] == ["GA|PLUS|.|.|.|.|.|.|.|."]
     assert summary.skipped == {"outside_genes": 1, "ref_mismatch": 1, "complex_allele": 1,
                                "symbolic_or_missing_allele": 1}
-    assert "REF G but the genome has C" in summary.examples["ref_mismatch"][0]
+    assert "REF expected 'C' (from g.fa), found 'G'" in summary.examples["ref_mismatch"][0]
 
 
 def test_batched_indels_equal_one_at_a_time(inputs, tmp_path):

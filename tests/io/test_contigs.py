@@ -143,8 +143,32 @@ def test_past_the_end_of_every_known_assembly_gets_no_hint():
         check_within_chromosomes(df, genome, source="peaks.bed")
 
 
-def test_unknown_genome_build_hint():
+def test_toy_genome_is_called_shorter_not_another_build():
+    # A 1 kb toy genome is no evidence of any build: say the genome is shorter than the BED's.
     genome = FakeGenome({"chr1": 1000}, path="mine.fa")
     df = frame([("chr1", 900, 2000)])
-    with pytest.raises(CoordinateError, match=re.escape("it fits hg38 (check the genome build)")):
+    expected = ("peaks.bed:5: interval chr1:900-2000 ends past the end of chr1 (1,000 bp in "
+                "mine.fa); 1 interval(s) do; is the BED for another genome, or mine.fa only part "
+                "of it? give the full genome with --genome (genome: in a config)")
+    with pytest.raises(CoordinateError, match=f"^{re.escape(expected)}$"):
         check_within_chromosomes(df, genome, source="peaks.bed")
+
+
+def test_slice_of_hg38_gets_no_build_hint():
+    # The shared chr2_hg38 genome: 1.75 Mb of hg38 chr2. A BED made on full hg38 (or hg19)
+    # overruns it because the genome is a slice, not because of the build.
+    genome = FakeGenome({"chr2": 1_750_000}, path="chr2_1-1750000.hg38.fa.gz")
+    df = frame([("chr2", 1_999_000, 2_000_000)])
+    with pytest.raises(CoordinateError) as info:
+        check_within_chromosomes(df, genome, source="peaks.bed")
+    message = str(info.value)
+    assert "hg19" not in message
+    assert "check the genome build" not in message
+    assert message.endswith("is the BED for another genome, or chr2_1-1750000.hg38.fa.gz only "
+                            "part of it? give the full genome with --genome (genome: in a config)")
+
+
+def test_match_contigs_names_the_line_when_given():
+    with pytest.raises(ContigError, match=re.escape(
+            "a.bed:7: chromosome 'chrZ' is not in genome.fa (has 'chr1', 'chr2', 'chrM')")):
+        match_contigs(["chr1", "chrZ"], UCSC, source="a.bed", lines={"chr1": 2, "chrZ": 7})

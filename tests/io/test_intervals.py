@@ -66,7 +66,7 @@ def test_hash_chrom_header_names_the_columns(write_text):
 
 def test_hash_chrom_header_with_wrong_column_count(write_text):
     path = write_text("a.tsv", "#chrom\tstart\tend\nchr1\t10\t20\tK562\n")
-    with pytest.raises(BedFormatError, match=r"a\.tsv: the '#chrom' header names 3 columns but "
+    with pytest.raises(BedFormatError, match=r"a\.tsv:1: the '#chrom' header names 3 columns but "
                                              r"rows have 4"):
         read_bed(path)
 
@@ -164,7 +164,7 @@ def test_row_with_extra_columns_is_a_one_line_error(write_text):
 def test_unknown_chromosome_with_genome(write_text, genome):
     path = write_text("peaks.bed", "chr1\t1\t5\nchr7\t1\t5\n")
     with pytest.raises(ContigError, match=re.escape(
-            "peaks.bed: chromosome 'chr7' is not in genome.fa (has 'chr1', 'chr2')")):
+            "peaks.bed:2: chromosome 'chr7' is not in genome.fa (has 'chr1', 'chr2')")):
         read_bed(path, genome)
 
 

@@ -224,3 +224,56 @@ def test_find_motif_errors_list_candidates():
         find_motif(motifs, "GATA")
     with pytest.raises(DnalensError, match="non-empty"):
         find_motif(motifs, " ")
+
+
+ONE = HEADER + "MOTIF m alt\nletter-probability matrix: alength= 4{w}\n 1 0 0 0\n{row}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (ONE.format(w="", row=" 0.1x 0.2 0.3 0.4"),
+         r"bad\.meme:10: expected 4 probabilities \(A C G T\); found '0.1x 0.2 0.3 0.4'"),
+        (ONE.format(w=" w= 2", row=" 0.1x 0.2 0.3 0.4"), r"bad\.meme:10: expected 4 prob"),
+        (ONE.format(w=" w= 2", row=" 0.1 0.2_0 0.3 0.4"),
+         r"bad\.meme:10: expected 4 numbers \(A C G T\); found '0.1 0.2_0 0.3 0.4'"),
+        (ONE.format(w=" w= 2", row=" 1e999 0 0 0"), r"bad\.meme:10: probabilities must be "
+                                                        r">= 0 \(and finite\)"),
+    ],
+)
+def test_damaged_matrix_rows_name_the_line(tmp_path, text, match):
+    with pytest.raises(InputFileError, match=match):
+        read_meme(write(tmp_path, text, "bad.meme"))
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ((HEADER + "MOTIF \u00d6\n").encode("latin-1"),
+         r"x\.meme:7: not a text motif file \(byte 0xd6 at column 7 is not UTF-8"),
+        (b"\x1f\x8b" + b"junk" * 10, r"x\.meme:1: truncated or corrupt gzip file"),
+    ],
+)
+def test_undecodable_and_corrupt_gzip_name_the_line(tmp_path, data, match):
+    (tmp_path / "x.meme").write_bytes(data)
+    with pytest.raises(InputFileError, match=match):
+        read_meme(tmp_path / "x.meme")
+
+
+def test_bom_crlf_and_gzip_read_the_same(tmp_path):
+    import gzip
+
+    text = ONE.format(w=" w= 2", row=" 0.1 0.2 0.3 0.4")
+    expected = read_meme(write(tmp_path, text))["m"].pwm
+    for name, data in [("bom.meme", b"\xef\xbb\xbf" + text.encode()),
+                       ("crlf.meme", text.replace("\n", "\r\n").encode()),
+                       ("z.meme.gz", gzip.compress(text.encode()))]:
+        (tmp_path / name).write_bytes(data)
+        np.testing.assert_array_equal(read_meme(tmp_path / name)["m"].pwm, expected)
+
+
+def test_shared_jaspar_file_reads_like_the_bundled_one(shared_dir):
+    shared = read_meme(shared_dir / "motifs" / "jaspar2024_clusters.meme")
+    bundled = jaspar_motifs()
+    assert list(shared) == list(bundled) and len(shared) == 182
+    assert all(np.array_equal(shared[n].pwm, bundled[n].pwm) for n in shared)

@@ -97,3 +97,58 @@ def test_errors_name_the_line(write_text, genome, text, error, message):
 def test_missing_file(tmp_path, genome):
     with pytest.raises(InputFileError, match="no such BEDPE file"):
         read_bedpe(tmp_path / "none.bedpe", genome)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("chr1\t1_0\t20\tchr1\t500\t600\t1\n", r"p.bedpe:1: column start1 must be an integer; got "
+                                           r"'1_0'"),
+    ("chr1\t 10\t20\tchr1\t500\t600\t1\n", r"p.bedpe:1: column start1 must be an integer; got "
+                                           r"' 10'"),
+    ("chr1\t10\t2e2\tchr1\t500\t600\t1\n", r"p.bedpe:1: column end1 must be an integer; got "
+                                           r"'2e2'"),
+    ("chr1\t10\t" + "9" * 25 + "\tchr1\t500\t600\t1\n", r"p.bedpe:1: column end1 must be an "
+                                                        r"integer"),
+    ("chrom1\tstart1\tend1\tchrom2\tstart2\tend2\tlabel\tlabel\n", r"p.bedpe:1: the header "
+                                                                   r"repeats a column name"),
+])
+def test_number_and_header_faults_name_the_line(write_text, genome, text, message):
+    with pytest.raises(BedFormatError, match=message):
+        read_bedpe(write_text("p.bedpe", text + "chr1\t1\t2\tchr1\t5\t6\t1\t1\n"), genome)
+
+
+def test_a_second_label_column_is_refused(write_text, genome):
+    text = ("#chrom1\tstart1\tend1\tchrom2\tstart2\tend2\tlabel\tis_pair\n"
+            "chr1\t1\t2\tchr1\t5\t6\t0\t1\n")
+    with pytest.raises(BedFormatError, match=r"p.bedpe:1: the header has a column 'label' "
+                       r"besides label_column 'is_pair'"):
+        read_bedpe(write_text("p.bedpe", text), genome, label_column="is_pair")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"chr1\t1\t2\tchr1\t5\t6\t1\nchr1\t1\t2\tchr1\t5\t6\t\xd6\n",
+     r"p.bedpe:2: not a text BEDPE file \(byte 0xd6 at column 19 is not UTF-8"),
+    (b"chr1\t1\t2\tchr1\t5\x00\t6\t1\n", r"p.bedpe:1: not a text BEDPE file \(NUL byte"),
+    (gzip.compress(b"chr1\t1\t2\tchr1\t5\t6\t1\n" * 100)[:40],
+     r"p.bedpe:\d+: truncated or corrupt gzip file"),
+    (b"\x1f\x8b" + b"junk" * 10, r"p.bedpe:1: truncated or corrupt gzip file"),
+])
+def test_bytes_faults_name_the_line(tmp_path, genome, data, message):
+    (tmp_path / "p.bedpe").write_bytes(data)
+    with pytest.raises(BedFormatError, match=message):
+        read_bedpe(tmp_path / "p.bedpe", genome)
+
+
+def test_bom_and_crlf_read_the_same(tmp_path, genome):
+    text = "chr1\t10\t20\tchr1\t500\t600\t1\nchr2\t0\t5\tchr2\t10\t20\t0\n"
+    for name, data in [("bom.bedpe", b"\xef\xbb\xbf" + text.encode()),
+                       ("crlf.bedpe", text.replace("\n", "\r\n").encode())]:
+        (tmp_path / name).write_bytes(data)
+        df = read_bedpe(tmp_path / name, genome)
+        assert df[["chrom1", "start1", "end2", "label"]].to_numpy().tolist() == [
+            ["chr1", 10, 600, 1.0], ["chr2", 0, 20, 0.0]], name
+
+
+def test_a_folder_is_not_a_bedpe_file(tmp_path, genome):
+    (tmp_path / "d.bedpe").mkdir()
+    with pytest.raises(InputFileError, match=r"d.bedpe: is a folder, not a BEDPE file"):
+        read_bedpe(tmp_path / "d.bedpe", genome)

@@ -208,3 +208,70 @@ def test_write_bigwig_tracks_one_file_per_row(tmp_path, genome):
         np.testing.assert_array_equal(track.binned("chr2", 0, 10, 10, "mean"), row[2:])
     with pytest.raises(ConfigError, match=r"values must have shape \(n_tracks, n_bins\)"):
         write_bigwig_tracks([tmp_path / "p0.bw"], SIZES, "chr1", starts, ends, values)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name\tfile\tname\nx\ta.bw\ty\n", r"tracks.tsv:1: header has repeated column\(s\) "
+                                       r"\['name'\]"),
+    ("name\tfile\tscale\nx\ta.bw\t1_0\n", r"tracks.tsv:2: column scale must be a number; got "
+                                          r"'1_0'"),
+    ("name\tfile\tclip\nx\ta.bw\tnan\n", r"tracks.tsv:2: column clip must be a number; got "
+                                         r"'nan'"),
+    ("name\tfile\nx\t.\n", r"tracks.tsv:2: bigWig file .* is a folder"),
+    ("name\tfile\nx\ttracks.tsv\n", r"tracks.tsv:2: .*tracks.tsv: not a bigWig file \(found "
+                                    r"other bytes\); wig and bedGraph files need converting"),
+])
+def test_read_track_list_more_errors(write_text, bw, text, message):
+    with pytest.raises(InputFileError, match=message):
+        read_track_list(write_text("tracks.tsv", text))
+
+
+def test_track_list_bytes_faults_and_encodings(tmp_path, bw):
+    expected = [TrackSpec("x", bw)]
+    for name, data in [("crlf.tsv", b"name\tfile\r\nx\ta.bw\r\n"),
+                       ("bom.tsv", b"\xef\xbb\xbfname\tfile\nx\ta.bw\n")]:
+        (tmp_path / name).write_bytes(data)
+        assert read_track_list(tmp_path / name) == expected, name
+    (tmp_path / "l1.tsv").write_bytes("name\tfile\n\u00d6\ta.bw\n".encode("latin-1"))
+    with pytest.raises(InputFileError, match=r"l1.tsv:2: not a text track list \(byte 0xd6 at "
+                       r"column 1 is not UTF-8"):
+        read_track_list(tmp_path / "l1.tsv")
+    (tmp_path / "u16.tsv").write_bytes("name\tfile\nx\ta.bw\n".encode("utf-16"))
+    with pytest.raises(InputFileError, match=r"u16.tsv:1: not a text track list"):
+        read_track_list(tmp_path / "u16.tsv")
+
+
+@pytest.mark.parametrize("keep", [0.05, 0.5, 0.8])
+def test_truncated_bigwig_is_one_line_and_no_c_message(tmp_path, genome, capfd, keep):
+    whole = write_bigwig(tmp_path / "whole.bw", SIZES, [
+        ("chr1", np.arange(0, 100, 2), np.arange(2, 101, 2), np.arange(50.0))])
+    cut = tmp_path / "cut.bw"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * keep)])
+    with pytest.raises(InputFileError, match=r"cut.bw: truncated or corrupt bigWig file \(its "
+                       r"header or index cannot be read\)"):
+        BigWigTrack(cut, genome)
+    assert capfd.readouterr().err == ""  # libBigWig's own complaints are kept off stderr
+
+
+def test_bigbed_and_empty_files_are_named_as_such(tmp_path, genome):
+    (tmp_path / "a.bb").write_bytes(b"\xeb\xf2\x89\x87" + b"\x00" * 60)
+    with pytest.raises(InputFileError, match=r"a.bb: not a bigWig file \(found a bigBed file\)"):
+        BigWigTrack(tmp_path / "a.bb", genome)
+    (tmp_path / "e.bw").write_bytes(b"")
+    with pytest.raises(InputFileError, match=r"e.bw: not a bigWig file \(found an empty file\)"):
+        BigWigTrack(tmp_path / "e.bw", genome)
+
+
+def test_bigwig_cut_inside_its_data_fails_on_read_naming_the_file(tmp_path, capfd):
+    fasta = tmp_path / "long.fa"
+    fasta.write_text(">chr1\n" + "A" * 100_000 + "\n")
+    starts = np.arange(0, 100_000, 10)
+    whole = write_bigwig(tmp_path / "long.bw", {"chr1": 100_000},
+                         [("chr1", starts, starts + 10, np.linspace(0, 1, starts.size))])
+    cut = tmp_path / "cut.bw"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.95)])
+    track = BigWigTrack(cut, Genome(fasta))  # header and index are whole; the summaries are not
+    with pytest.raises(InputFileError, match=r"cut.bw: cannot read the summary of chr1 "
+                       r"\(truncated or corrupt bigWig file\)"):
+        track.has_data()
+    assert capfd.readouterr().err == ""

@@ -108,7 +108,8 @@ def test_empty_vcf_gives_no_records_and_says_so(genome, write_text):
 def test_missing_or_non_vcf_file_is_an_error(genome, tmp_path, write_text):
     with pytest.raises(InputFileError, match="no such VCF file"):
         read_vcf(tmp_path / "nope.vcf", genome)
-    with pytest.raises(InputFileError, match=r"x\.vcf: cannot be read as a VCF"):
+    with pytest.raises(InputFileError, match=r"x\.vcf:1: cannot be read as a VCF: expected "
+                       r"'##' header lines .* found 'hello'"):
         read_vcf(write_text("x.vcf", "hello\n"), genome)
 
 

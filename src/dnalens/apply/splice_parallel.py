@@ -3,9 +3,9 @@
 The same division of work as :mod:`dnalens.apply.variant_parallel`: every process reads the
 whole VCF as a stream and scores the batches of records whose number ``b`` has
 ``b % world_size == rank``, writing one JSON line per record (its number, INFO entries with
-and without masking, TSV rows) to its own part file, and its counts of skipped records to a
-summary file. Rank 0 then copies the VCF once more, attaching each record's entries from the
-parts merged by record number, so the output VCF and TSV are exactly those of
+and without masking, TSV rows, skip counts: :mod:`dnalens.apply.splice_part`) to its own part
+file. Rank 0 then copies the VCF once more, attaching each record's entries from the parts
+merged by record number, so the output VCF and TSV are exactly those of
 :func:`dnalens.apply.splice_vcf.score_splice_variants` on one device.
 
 Running it::
@@ -21,30 +21,23 @@ notebook or a test use ``strategy="ddp_spawn"``.
 
 from __future__ import annotations
 
-import heapq
-import json
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
-import pysam
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
-from dnalens.apply.splice_vcf import (
-    SpliceScores,
-    _score_batch,
-    check_splice_inputs,
-    write_splice_outputs,
-)
+from dnalens.apply.splice_part import merged_parts
+from dnalens.apply.splice_vcf import _score_batch, check_splice_inputs, write_splice_outputs
 from dnalens.apply.splicing import SpliceSummary, model_context
 from dnalens.apply.variant_parallel import LAUNCHING_STRATEGIES, rank_and_world, whole_batch
-from dnalens.errors import ConfigError
+from dnalens.errors import ConfigError, DnalensError
 from dnalens.io.annotation import GeneTable
 from dnalens.io.genome import Genome
+from dnalens.io.vcf_text import VcfFault, VcfLine, VcfText
 from dnalens.train.fit import quiet_lightning
 
 __all__ = ["score_splice_variants_distributed"]
@@ -55,22 +48,21 @@ class _RecordBatches(IterableDataset):
     def __init__(self, vcf: Path, batch_size: int) -> None:
         self.vcf, self.batch_size = vcf, batch_size
 
-    def __iter__(self) -> Iterator[tuple[int, list[pysam.VariantRecord]]]:
+    def __iter__(self) -> Iterator[tuple[int, list[VcfLine | VcfFault]]]:
         rank, world = rank_and_world()
-        with pysam.VariantFile(str(self.vcf)) as source:
-            batch: list[pysam.VariantRecord] = []
-            number = first = 0
-            for index, record in enumerate(source):
-                if not batch:
-                    first = index
-                batch.append(record)
-                if len(batch) == self.batch_size:
-                    if number % world == rank:
-                        yield first, batch
-                    number += 1
-                    batch = []
-            if batch and number % world == rank:
-                yield first, batch
+        batch: list[VcfLine | VcfFault] = []
+        number = first = 0
+        for index, record in enumerate(VcfText(self.vcf).records()):
+            if not batch:
+                first = index
+            batch.append(record)
+            if len(batch) == self.batch_size:
+                if number % world == rank:
+                    yield first, batch
+                number += 1
+                batch = []
+        if batch and number % world == rank:
+            yield first, batch
 
 
 class _SpliceWriter(L.LightningModule):
@@ -95,67 +87,20 @@ class _SpliceWriter(L.LightningModule):
         self.names: dict[str, str | None] = {}
         self.part = open(_part_path(self.out_vcf, self.global_rank), "w")  # noqa: SIM115
 
-    def predict_step(self, batch: tuple[int, list[pysam.VariantRecord]]) -> None:
+    def predict_step(self, batch: tuple[int, list[VcfLine | VcfFault]]) -> None:
         first, records = batch
         results = _score_batch(records, self.names, self.model, self.genome, self.genes,
                                self.distance, self.context, self.device, self.summary,
                                str(self.vcf))
-        for k, result in enumerate(results):
-            self.part.write(json.dumps({"n": first + k, "entries": result.entries,
-                                        "masked": result.masked, "rows": result.rows}) + "\n")
+        self.part.write("".join(r.to_json(first + k) for k, r in enumerate(results)))
         self.part.flush()
 
     def on_predict_end(self) -> None:
         self.part.close()
-        summary = {"records": self.summary.records, "scored": self.summary.scored,
-                   "skipped": dict(self.summary.skipped), "examples": self.summary.examples}
-        _summary_path(self.out_vcf, self.global_rank).write_text(json.dumps(summary))
 
 
 def _part_path(out_vcf: Path, rank: int) -> Path:
     return out_vcf.with_name(f"{out_vcf.name}.rank{rank}.part")
-
-
-def _summary_path(out_vcf: Path, rank: int) -> Path:
-    return out_vcf.with_name(f"{out_vcf.name}.rank{rank}.summary.json")
-
-
-def _merged_results(parts: list[Path]) -> Iterator[dict]:
-    handles = [open(p) for p in parts]  # noqa: SIM115 - closed below
-    try:
-        yield from heapq.merge(*(map(json.loads, h) for h in handles), key=lambda r: r["n"])
-    finally:
-        for handle in handles:
-            handle.close()
-
-
-def _attach(parts: list[Path]):
-    """``scored`` for :func:`write_splice_outputs`: each record with its merged entries."""
-
-    def scored(source: pysam.VariantFile) -> Iterator[SpliceScores]:
-        merged = _merged_results(parts)
-        for index, record in enumerate(source):
-            result = next(merged, None)
-            if result is None or result["n"] != index:
-                raise ConfigError(f"splice score: no result for record {index + 1} in the "
-                                  "part files of the processes; was the VCF changed while "
-                                  "it was scored?")
-            yield SpliceScores(record, result["entries"], result["masked"], result["rows"])
-
-    return scored
-
-
-def _merge_summaries(paths: list[Path], out_vcf: Path) -> SpliceSummary:
-    summary = SpliceSummary(out_vcf)
-    for path in paths:
-        part = json.loads(path.read_text())
-        summary.records += part["records"]
-        summary.scored += part["scored"]
-        summary.skipped += Counter(part["skipped"])
-        for reason, examples in part["examples"].items():
-            kept = summary.examples.setdefault(reason, [])
-            kept += examples[: max(0, 3 - len(kept))]
-    return summary
 
 
 def score_splice_variants_distributed(
@@ -195,7 +140,8 @@ def score_splice_variants_distributed(
         raise ConfigError(f"splice score: batch_size must be >= 1; got {batch_size}")
     genome, vcf, out_vcf = Path(genome), Path(vcf), Path(out_vcf)
     check_splice_inputs(vcf, distance)
-    model_context(model)  # not a SpliceAI model: fail before starting processes
+    text = VcfText(vcf)  # not a VCF: fail before starting processes
+    model_context(model)  # not a SpliceAI model: the same
     out_vcf.parent.mkdir(parents=True, exist_ok=True)
     quiet_lightning()
     module = _SpliceWriter(model, genome, genes, vcf, out_vcf, distance)
@@ -204,9 +150,15 @@ def score_splice_variants_distributed(
                         num_nodes=num_nodes, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=False,
                         use_distributed_sampler=False)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*predict returned None.*")
-        trainer.predict(module, loader, return_predictions=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*predict returned None.*")
+            trainer.predict(module, loader, return_predictions=False)
+    except DnalensError:
+        # Bad input met while scoring (a corrupt VCF): no part file is worth keeping.
+        for part in out_vcf.parent.glob(f"{out_vcf.name}.rank*.part"):
+            part.unlink(missing_ok=True)
+        raise
     world = trainer.world_size
     if strategy in LAUNCHING_STRATEGIES:
         rank = 0  # the launching process, after its workers are done
@@ -218,13 +170,13 @@ def score_splice_variants_distributed(
     if rank != 0:
         return None
     parts = [_part_path(out_vcf, r) for r in range(world)]
-    summaries = [_summary_path(out_vcf, r) for r in range(world)]
-    missing = [p for p in [*parts, *summaries] if not p.exists()]
+    missing = [p for p in parts if not p.exists()]
     if missing:
         raise ConfigError(f"splice score: the file {missing[0]} of a process is missing; is "
                           "the output on a file system every node sees?")
-    write_splice_outputs(vcf, out_vcf, _attach(parts), mask=mask, out_tsv=out_tsv)
-    summary = _merge_summaries(summaries, out_vcf)
-    for path in [*parts, *summaries]:
-        path.unlink()
-    return summary
+    try:
+        return write_splice_outputs(text, out_vcf, merged_parts(parts), genome=Genome(genome),
+                                    mask=mask, out_tsv=out_tsv)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)

@@ -1,16 +1,34 @@
 """SpliceAI-format VCF output: every record of a VCF with its ``INFO/SpliceAI`` delta scores
-(see :mod:`dnalens.apply.splicing` for how they are computed), and a TSV."""
+(see :mod:`dnalens.apply.splicing` for how they are computed), and a TSV.
+
+The VCF is read and written as text (:mod:`dnalens.io.vcf_text` says why not with htslib):
+plain, gzip and bgzip inputs alike; a record that is not valid VCF is left out of the output
+and counted (``malformed_record``, ``invalid_position``) with its ``file:line``; every other
+record is written unchanged but for INFO/SpliceAI; and the output header gets the
+``##contig`` / ``##INFO`` / ``##FILTER`` / ``##FORMAT`` lines the input lacks, so the output
+is valid VCF. Scores go to a partial output first (:mod:`dnalens.apply.splice_part`), which
+``resume`` continues after a kill.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import pysam
 import torch
 from torch import nn
 
+from dnalens.apply.splice_part import (
+    add_counts,
+    open_part,
+    part_path,
+    read_part,
+    record_json,
+    skip_done,
+)
 from dnalens.apply.splicing import (
     SpliceSummary,
     delta_scores,
@@ -19,10 +37,11 @@ from dnalens.apply.splicing import (
     predict_tracks,
     record_jobs,
 )
-from dnalens.errors import InputFileError
+from dnalens.errors import DnalensError, InputFileError
 from dnalens.io.annotation import GeneTable
 from dnalens.io.contigs import genome_name
 from dnalens.io.genome import Genome
+from dnalens.io.vcf_text import HeaderBuilder, VcfFault, VcfText, write_vcf_text
 
 __all__ = ["INFO_DESCRIPTION", "TSV_COLUMNS", "SpliceScores", "check_splice_inputs",
            "score_splice_variants", "splice_scores", "write_splice_outputs"]
@@ -37,9 +56,9 @@ TSV_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "gene", "strand", "ds_ag", "d
                "dp_ag", "dp_al", "dp_dg", "dp_dl"]
 
 
-def _records(vcf: pysam.VariantFile, size: int) -> Iterator[list[pysam.VariantRecord]]:
+def _batches(records: Iterable, size: int) -> Iterator[list]:
     batch = []
-    for record in vcf:
+    for record in records:
         batch.append(record)
         if len(batch) == size:
             yield batch
@@ -50,33 +69,47 @@ def _records(vcf: pysam.VariantFile, size: int) -> Iterator[list[pysam.VariantRe
 
 @dataclass
 class SpliceScores:
-    """The scores of one VCF record: INFO entries without and with masking, TSV rows."""
+    """The scores of one VCF record: INFO entries without and with masking, TSV rows, and
+    the record's own counts (records 1, scored pairs, skips)."""
 
-    record: pysam.VariantRecord
+    record: Any  # VcfLine or VcfFault; a pysam.VariantRecord when given pysam's records
     entries: list[str]
     masked: list[str]
     rows: list[list[object]]
+    counts: SpliceSummary = field(default_factory=lambda: SpliceSummary(Path("-")))
+
+    def to_json(self, n: int) -> str:
+        """The record's line of the partial output (``n``: its number among the records)."""
+        return record_json(n, self.record, self.entries, self.masked, self.rows, self.counts)
 
 
 def splice_scores(model: nn.Module, genome: Genome, genes: GeneTable,
-                  source: pysam.VariantFile, *, distance: int = 50, batch_size: int = 16,
+                  source: VcfText | Iterable[Any], *, distance: int = 50, batch_size: int = 16,
                   device: torch.device | None = None, summary: SpliceSummary | None = None,
                   where: str = "") -> Iterator[SpliceScores]:
-    """Score every record of an open VCF, in order (see :func:`score_splice_variants`).
+    """Score every record of a VCF, in order (see :func:`score_splice_variants`).
+
+    Parameters
+    ----------
+    source : VcfText or iterable of records
+        A VCF read with :class:`~dnalens.io.vcf_text.VcfText`, or records with ``chrom``,
+        ``pos`` (1-based), ``id``, ``ref`` and ``alts`` (an open ``pysam.VariantFile`` too).
 
     Yields
     ------
     SpliceScores
-        One per record, records without scores included (empty entries).
+        One per record, records without scores (and faulty ones) included.
     """
     device = device if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
     context = model_context(model)
-    summary = summary if summary is not None else SpliceSummary(Path(where or "-"))
-    names = _chrom_names(source, genome)
-    for batch in _records(source, batch_size):
+    where = where or str(getattr(source, "path", None) or getattr(source, "filename", "-"))
+    summary = summary if summary is not None else SpliceSummary(Path(where))
+    records = source.records() if isinstance(source, VcfText) else source
+    names: dict[str, str | None] = {}
+    for batch in _batches(records, batch_size):
         yield from _score_batch(batch, names, model, genome, genes, distance, context, device,
-                                summary, where or str(source.filename))
+                                summary, where)
 
 
 def score_splice_variants(
@@ -91,6 +124,7 @@ def score_splice_variants(
     out_tsv: str | Path | None = None,
     batch_size: int = 16,
     device: str | torch.device | None = None,
+    resume: bool = False,
 ) -> SpliceSummary:
     """Write ``vcf``'s records with ``INFO/SpliceAI`` delta scores (see the module docstring).
 
@@ -104,8 +138,8 @@ def score_splice_variants(
         Transcripts (``read_gene_table`` / ``read_gtf``); chromosome names with or without
         ``chr`` match the VCF's.
     vcf : path
-        Input VCF (plain or bgzipped). Every record is written out unchanged, with the
-        SpliceAI field added where it has scores.
+        Input VCF (plain, gzip or bgzip). Every valid record is written out unchanged, with
+        the SpliceAI field added where it has scores; invalid ones are counted and left out.
     out_vcf : path
         Output VCF (bgzipped when it ends in ``.gz``), written atomically.
     distance : int
@@ -119,6 +153,9 @@ def score_splice_variants(
         VCF records whose windows are predicted together.
     device : str or torch.device, optional
         Default: CUDA when available.
+    resume : bool
+        Continue from ``out_vcf.tmp``, the partial output of an interrupted call with the
+        same inputs: its records are not predicted again.
 
     Returns
     -------
@@ -128,15 +165,30 @@ def score_splice_variants(
 
     vcf, out_vcf = Path(vcf), Path(out_vcf)
     check_splice_inputs(vcf, distance)
+    text = VcfText(vcf)
     device = torch.device(device) if device is not None else default_device()
-    summary = SpliceSummary(out_vcf)
-
-    def scored(source: pysam.VariantFile) -> Iterator[SpliceScores]:
-        return splice_scores(model, genome, genes, source, distance=distance,
-                             batch_size=batch_size, device=device, summary=summary,
-                             where=str(vcf))
-
-    write_splice_outputs(vcf, out_vcf, scored, mask=mask, out_tsv=out_tsv)
+    part = part_path(out_vcf)
+    last = open_part(part, {"vcf": vcf.name, "distance": distance}, resume)
+    records = skip_done(text.records(), last, part)
+    first = last["done"] if last is not None else 0
+    try:
+        with open(part, "a", encoding="utf-8") as handle:
+            scored = splice_scores(model, genome, genes, records, distance=distance,
+                                   batch_size=batch_size, device=device, where=str(vcf))
+            for batch in _batches(scored, batch_size):
+                # One write per batch: a kill leaves whole batches (or a half line, which
+                # resume drops), so a resumed run predicts the same batches again.
+                handle.write("".join(r.to_json(first + k) for k, r in enumerate(batch)))
+                handle.flush()
+                first += len(batch)
+        summary = write_splice_outputs(text, out_vcf, read_part(part), genome=genome,
+                                       mask=mask, out_tsv=out_tsv)
+    except DnalensError:
+        # Bad input: resuming cannot help, so leave nothing behind. Other exceptions
+        # (Ctrl-C, out of memory) keep the partial output for --resume.
+        part.unlink(missing_ok=True)
+        raise
+    part.unlink()
     return summary
 
 
@@ -144,21 +196,27 @@ def check_splice_inputs(vcf: Path, distance: int) -> None:
     """Fail early, before any model work, on a missing VCF or a negative distance."""
     if not vcf.exists():
         raise InputFileError(f"{vcf}: no such VCF file")
+    if vcf.is_dir():
+        raise InputFileError(f"{vcf}: is a folder; expected a VCF file")
     if distance < 0:
         raise InputFileError(f"splice score: distance must be >= 0; got {distance}")
 
 
-def write_splice_outputs(vcf: Path, out_vcf: Path,
-                         scored: Callable[[pysam.VariantFile], Iterator[SpliceScores]], *,
-                         mask: bool = False, out_tsv: str | Path | None = None) -> int:
-    """Copy ``vcf`` to ``out_vcf`` (atomically) with the scores ``scored`` yields per record.
+def write_splice_outputs(text: VcfText, out_vcf: Path, results: Iterator[dict], *,
+                         genome: Genome, mask: bool = False,
+                         out_tsv: str | Path | None = None) -> SpliceSummary:
+    """Copy the VCF to ``out_vcf`` (atomically) with each record's scores from ``results``.
 
     Parameters
     ----------
-    vcf, out_vcf : Path
-    scored : callable
-        Given the open input VCF (its header already holding INFO/SpliceAI), yields one
-        :class:`SpliceScores` per record, in file order.
+    text : VcfText
+        The input VCF.
+    out_vcf : Path
+    results : iterator of dict
+        Lines of the partial output (:mod:`dnalens.apply.splice_part`), one per record of
+        ``text``, in order.
+    genome : Genome
+        For the lengths of ``##contig`` lines the input header lacks.
     mask : bool
         Write the masked entries (SpliceAI's ``-M 1``).
     out_tsv : path, optional
@@ -166,67 +224,78 @@ def write_splice_outputs(vcf: Path, out_vcf: Path,
 
     Returns
     -------
-    int
-        Records written.
+    SpliceSummary
+        The counts of every record.
     """
-    from dnalens.files import write_atomic
-
+    summary = SpliceSummary(out_vcf)
+    header = HeaderBuilder(text.meta)
+    header.define(f'##INFO=<ID=SpliceAI,Number=.,Type=String,Description="{INFO_DESCRIPTION}">')
     rows: list[list[object]] = []
-    written = 0
+    # Records go to an unnamed temporary file first: the header, which must define every
+    # contig and key they use, is complete only once they are all seen.
+    with tempfile.TemporaryFile("w+", dir=out_vcf.parent, encoding="utf-8") as body:
+        for index, record in enumerate(text.records()):
+            result = next(results, None)
+            if result is None or (result["n"], result["line"]) != (index, record.line):
+                raise InputFileError(f"{text.path}:{record.line}: no scores for this record; "
+                                     "was the VCF changed while it was scored?")
+            add_counts(summary, result)
+            if isinstance(record, VcfFault):
+                continue  # not valid VCF: counted, and left out of the output
+            fields = record.fields
+            entries = result["masked"] if mask else result["entries"]
+            if entries:
+                fields[7] = _with_info(record.info, "SpliceAI=" + ",".join(entries))
+            header.note(record.chrom, record.filter, record.info,
+                        record.rest[0] if record.rest else "")
+            body.write("\t".join(fields) + "\n")
+            rows.extend(result["rows"])
+        if next(results, None) is not None:
+            raise InputFileError(f"{text.path}: scores for more records than the VCF holds; "
+                                 "was it changed while it was scored?")
 
-    def write(tmp: Path) -> None:
-        nonlocal written
-        with pysam.VariantFile(str(vcf)) as source:
-            if "SpliceAI" not in source.header.info:
-                source.header.add_line(f'##INFO=<ID=SpliceAI,Number=.,Type=String,'
-                                       f'Description="{INFO_DESCRIPTION}">')
-            mode = "wz" if out_vcf.name.endswith(".gz") else "w"
-            with pysam.VariantFile(str(tmp), mode, header=source.header) as sink:
-                for result in scored(source):
-                    entries = result.masked if mask else result.entries
-                    if entries:
-                        result.record.info["SpliceAI"] = entries
-                    # Reading a symbolic allele can add header lines (htslib defines <DEL> and
-                    # END on the fly); map the record onto the output header.
-                    result.record.translate(sink.header)
-                    sink.write(result.record)
-                    rows.extend(result.rows)
-                    written += 1
+        def length(chrom: str) -> int | None:
+            name = genome_name(chrom, genome)
+            return genome.chrom_sizes[name] if name is not None else None
 
-    try:
-        write_atomic(out_vcf, write)
-    except (OSError, ValueError) as err:
-        raise InputFileError(f"{vcf}: cannot read as VCF ({err})") from None
+        write_vcf_text(out_vcf, [*header.lines(length), "\t".join(text.columns)], body)
     if out_tsv is not None:
         import pandas as pd
 
         from dnalens.apply.evaluate import write_table
 
         write_table(pd.DataFrame(rows, columns=TSV_COLUMNS), Path(out_tsv))
-    return written
+    return summary
 
 
-def _chrom_names(source: pysam.VariantFile, genome: Genome) -> dict[str, str | None]:
-    return {name: genome_name(name, genome) for name in list(source.header.contigs)}
+def _with_info(info: str, entry: str) -> str:
+    """INFO with ``entry`` (``SpliceAI=...``) in place of any SpliceAI it had."""
+    kept = [] if info == "." else [e for e in info.split(";") if e.split("=", 1)[0] != "SpliceAI"]
+    return ";".join([*kept, entry])
 
 
-def _score_batch(batch: list[pysam.VariantRecord], names: dict[str, str | None],
-                 model: nn.Module, genome: Genome, genes: GeneTable, distance: int,
-                 context: int, device: torch.device, summary: SpliceSummary, source: str
-                 ) -> Iterator[SpliceScores]:
-    """The scores of a batch of records, in order."""
+def _score_batch(batch: list, names: dict[str, str | None], model: nn.Module, genome: Genome,
+                 genes: GeneTable, distance: int, context: int, device: torch.device,
+                 summary: SpliceSummary, source: str) -> list[SpliceScores]:
+    """The scores of a batch of records (VcfLine, VcfFault or pysam records), in order."""
     results, jobs = [], []
     for i, record in enumerate(batch):
-        summary.records += 1
-        where = f"{source}: {record.chrom}:{record.pos} {record.id or '.'}"
+        counts = SpliceSummary(summary.out_vcf, records=1)  # this record's own counts
+        results.append(SpliceScores(record, [], [], [], counts))
+        if isinstance(record, VcfFault):
+            counts.skip(record.reason, record.message)
+            continue
+        line = getattr(record, "line", None)
+        where = (f"{source}:{line}: " if line is not None else f"{source}: ") + \
+            f"{record.chrom}:{record.pos} {record.id or '.'}"
         if record.chrom not in names:
             names[record.chrom] = genome_name(record.chrom, genome)
         chrom = names[record.chrom]
         if chrom is None:
-            summary.skip("unknown_chromosome", f"{where}: {record.chrom} is not in the genome")
+            counts.skip("unknown_chromosome", f"{where}: {record.chrom} is not in the genome")
         entries, found = record_jobs(i, record, chrom, genome, genes, distance, context,
-                                     summary, where)
-        results.append(SpliceScores(record, entries, list(entries), []))
+                                     counts, where)
+        results[-1].entries, results[-1].masked = entries, list(entries)
         jobs += found
     if jobs:
         seqs = [j.ref_seq for j in jobs] + [j.alt_seq for j in jobs]
@@ -236,11 +305,15 @@ def _score_batch(batch: list[pysam.VariantRecord], names: dict[str, str | None],
             result = results[job.record]
             record = result.record
             scores, masked, offsets = delta_scores(job, tracks[k], tracks[len(jobs) + k],
-                                              len(record.ref), distance)
+                                                   len(record.ref), distance)
             result.entries[job.entry] = format_entry(job, scores, offsets)
             result.masked[job.entry] = format_entry(job, masked, offsets)
-            summary.scored += 1
+            result.counts.scored += 1
             result.rows.append([record.chrom, record.pos, record.id or ".", record.ref, job.alt,
                                 job.gene.name, job.gene.strand, *scores.tolist(),
                                 *masked.tolist(), *offsets.tolist()])
-    yield from results
+    for result in results:
+        counts = result.counts
+        add_counts(summary, {"scored": counts.scored, "skipped": counts.skipped,
+                             "examples": counts.examples})
+    return results

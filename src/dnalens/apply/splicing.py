@@ -115,8 +115,8 @@ def record_jobs(index: int, record: pysam.VariantRecord, chrom: str | None, geno
     seq = genome.fetch(chrom, start, end)
     found = seq[half : half + len(ref)]
     if found != ref:
-        summary.skip("ref_mismatch", f"{where}: REF {ref} but the genome has {found} at "
-                     f"{chrom}:{record.pos}")
+        summary.skip("ref_mismatch", f"{where}: REF expected '{found}' (from "
+                     f"{genome.path.name}), found '{ref}' in the VCF; wrong genome build?")
         return [], []
     if len(ref) > 2 * distance:
         summary.skip("ref_too_long", f"{where}: REF of {len(ref)} bases is longer than 2 x "

@@ -35,7 +35,8 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
 from dnalens.apply.variant_scoring import PairScorer
-from dnalens.errors import ConfigError
+from dnalens.apply.variant_vcf import check_info_tasks
+from dnalens.errors import ConfigError, DnalensError
 from dnalens.io.genome import Genome
 from dnalens.io.variants import VariantRecord, read_vcf
 from dnalens.train.fit import quiet_lightning
@@ -174,6 +175,10 @@ def score_variants_distributed(
     out_tsv.parent.mkdir(parents=True, exist_ok=True)
     from dnalens.apply.variants import score_columns, write_variant_vcf
 
+    read_vcf(vcf)  # a file that is not a VCF fails here, once, not in every process
+    if out_vcf is not None:
+        check_info_tasks(list(tasks), out_vcf)
+
     quiet_lightning()
     module = _VariantWriter(model, genome, out_tsv, input_length=input_length, tasks=tasks,
                             probabilities=probabilities, both_strands=both_strands, fast=fast)
@@ -186,7 +191,13 @@ def score_variants_distributed(
     with warnings.catch_warnings():
         # predict_step returns None on purpose: rows go to the part files, not to memory.
         warnings.filterwarnings("ignore", message=".*predict returned None.*")
-        trainer.predict(module, loader, return_predictions=False)
+        try:
+            trainer.predict(module, loader, return_predictions=False)
+        except DnalensError:
+            # Bad input met while scoring (a corrupt VCF): no part file is worth keeping.
+            for part in out_tsv.parent.glob(f"{out_tsv.name}.rank*.part"):
+                part.unlink(missing_ok=True)
+            raise
     world = trainer.world_size
     if strategy in LAUNCHING_STRATEGIES:
         # The started processes are gone; this is the process that launched them: it merges.
@@ -210,5 +221,8 @@ def score_variants_distributed(
     for part in parts:
         part.unlink()
     if out_vcf is not None:
-        write_variant_vcf(out_tsv, Path(out_vcf), Genome(genome), list(tasks))
+        reference = Genome(genome)
+        sites = read_vcf(vcf, reference)  # QUAL and FILTER of every row's record
+        write_variant_vcf(out_tsv, Path(out_vcf), reference, list(tasks), sites=sites,
+                          meta=sites.meta)
     return rows

@@ -29,11 +29,13 @@ import torch
 from torch import nn
 
 from dnalens.apply.predict import default_device
+from dnalens.apply.variant_progress import progress_bar as _progress_bar
 from dnalens.apply.variant_scoring import PairScorer
-from dnalens.apply.variant_vcf import write_variant_vcf
-from dnalens.errors import ConfigError, InputFileError
+from dnalens.apply.variant_vcf import check_info_tasks, write_variant_vcf
+from dnalens.errors import ConfigError, DnalensError, InputFileError
+from dnalens.files import complete_lines
 from dnalens.io.genome import Genome
-from dnalens.io.variants import VariantRecord, VcfSummary
+from dnalens.io.variants import VariantRecord, VariantStream, VcfSummary, read_vcf
 
 __all__ = [
     "LOG2FC_EPS",
@@ -195,14 +197,7 @@ def _open_partial(tmp: Path, header: str, resume: bool) -> tuple[int, tuple | No
     if not resume or not tmp.exists():
         tmp.write_text(header)
         return 0, None
-    with open(tmp, "rb+") as handle:
-        data = handle.read()
-        # A crash can leave half a line at the end; drop it.
-        complete = data[: data.rfind(b"\n") + 1]
-        if len(complete) != len(data):
-            handle.seek(len(complete))
-            handle.truncate()
-    lines = complete.decode().splitlines()
+    lines = complete_lines(tmp)
     if not lines or lines[0] + "\n" != header:
         found = lines[0][:80] if lines else "an empty file"
         raise InputFileError(
@@ -293,6 +288,8 @@ def score_variants(
         raise ConfigError(f"score_variants: input_length must be >= 1; got {input_length}")
     tasks = list(tasks)
     out_tsv = Path(out_tsv)
+    if out_vcf is not None:
+        check_info_tasks(tasks, out_vcf)
     summary = VariantScoreSummary(out_tsv, Path(out_vcf) if out_vcf is not None else None)
     device = torch.device(device) if device is not None else default_device()
     tmp = _tmp_path(out_tsv)
@@ -322,19 +319,26 @@ def score_variants(
     bar = _progress_bar(show, total, done)
     scorer = PairScorer(model, device=device, probabilities=probabilities,
                         both_strands=both_strands, fast=fast, batch_size=2 * batch_size)
-    with open(tmp, "a") as handle, bar:
-        for batch in _batches(stream, batch_size):
-            windows = [variant_windows(genome, r, input_length) for r in batch]
-            ref_seqs = [w[0] for w in windows]
-            alt_seqs = [w[1] for w in windows]
-            padded = [w[2] for w in windows]
-            ref, alt = scorer(batch, ref_seqs, alt_seqs)
-            handle.write(effect_rows(batch, done + summary.scored, padded, ref, alt, tasks,
-                                     probabilities))
-            handle.flush()
-            summary.scored += len(batch)
-            summary.padded += int(sum(padded))
-            bar.advance(len(batch))
+    try:
+        with open(tmp, "a") as handle, bar:
+            for batch in _batches(stream, batch_size):
+                windows = [variant_windows(genome, r, input_length) for r in batch]
+                padded = [w[2] for w in windows]
+                ref, alt = scorer(batch, [w[0] for w in windows], [w[1] for w in windows])
+                # One write per batch: a kill leaves whole batches (or a half line, which
+                # resume drops), so a resumed run predicts the same batches again.
+                handle.write(effect_rows(batch, done + summary.scored, padded, ref, alt, tasks,
+                                         probabilities))
+                handle.flush()
+                summary.scored += len(batch)
+                summary.padded += int(sum(padded))
+                bar.advance(len(batch))
+    except DnalensError:
+        # Bad input (a corrupt VCF, a model with the wrong outputs): resuming cannot help,
+        # so leave nothing behind. Other exceptions (Ctrl-C, out of memory) keep the
+        # partial table for --resume.
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out_tsv)
     summary.fast_path = bool(scorer.uses_fast_path)
     # Read after the loop: a VariantStream starts a fresh summary when iteration begins.
@@ -343,45 +347,16 @@ def score_variants(
         summary.vcf = vcf_summary
         summary.skipped = dict(vcf_summary.skipped)
     if summary.out_vcf is not None:
-        write_variant_vcf(out_tsv, summary.out_vcf, genome, tasks)
+        write_variant_vcf(out_tsv, summary.out_vcf, genome, tasks, sites=_sites(records),
+                          meta=getattr(records, "meta", ()))
     log.debug("%s", summary.describe())
     return summary
 
 
-class _progress_bar:  # noqa: N801 - used like a function, as a context manager
-    """A rich progress bar over variants, or nothing; ``advance(n, read)``."""
-
-    def __init__(self, show: bool, total: int | None, done: int) -> None:
-        self._progress = None
-        if not show:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        columns = [TextColumn("variants"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn()]
-        if total is not None:
-            columns.append(TimeRemainingColumn())
-        from rich.console import Console
-
-        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
-        self._task = self._progress.add_task("variants", total=total, completed=done)
-
-    def __enter__(self) -> _progress_bar:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def advance(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
+def _sites(records: Iterable[VariantRecord]) -> Iterable[VariantRecord] | None:
+    """The records once more, for the QUAL and FILTER of the output VCF; None when they
+    were a one-pass iterator."""
+    if isinstance(records, VariantStream):
+        # A fresh stream: re-iterating ``records`` would restart its summary and skip calls.
+        return read_vcf(records.path, records.genome, rename_contigs=records.rename_contigs)
+    return None if iter(records) is records else records

@@ -49,7 +49,7 @@ def import_(
 
 @splice_app.command("score")
 def score(
-    vcf: Annotated[Path, typer.Option(help="Variants (VCF, plain or bgzipped).",
+    vcf: Annotated[Path, typer.Option(help="Variants (VCF: plain, gzip or bgzip).",
                                       show_default=False)],
     genome: Annotated[Path, typer.Option(help="Reference FASTA.", show_default=False)],
     annotation: Annotated[str, typer.Option(
@@ -79,6 +79,9 @@ def score(
         "Lightning's DDP predict loop; the outputs are the same as on one.", min=1,
         show_default=False)] = None,
     num_nodes: Annotated[int, typer.Option(help="Nodes, with --devices per node.", min=1)] = 1,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run from OUT.tmp (its partial output).")
+                      ] = False,
 ) -> None:
     """Delta scores of splice-site gain and loss per variant, in SpliceAI's VCF format:
     ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL."""
@@ -87,6 +90,9 @@ def score(
     from dnalens.io.genome import Genome
     from dnalens.models.store import load_model
 
+    if resume and devices is not None:
+        raise ConfigError("--resume works on one device; drop --devices to resume, or start "
+                          "again without --resume")
     if model is not None:
         network = load_model(model)
     else:
@@ -110,7 +116,7 @@ def score(
     else:
         summary = score_splice_variants(network, reference, genes, vcf, out,
                                         distance=distance, mask=mask, out_tsv=table_path,
-                                        batch_size=batch_size, device=device)
+                                        batch_size=batch_size, device=device, resume=resume)
     typer.echo(summary.describe(), err=True)
     for reason, examples in sorted(summary.examples.items()):
         typer.echo(f"  {reason}: {examples[0]}", err=True)
@@ -121,7 +127,7 @@ def score(
 
         table = pd.read_csv(table_path, sep="\t")
         if out_tsv is None:
-            table_path.unlink()
+            table_path.unlink()  # the report's own copy of the scores
         write_splice_report(table, network, reference, genes, report, views=views,
                             title=f"Splice variants of {vcf.name}")
         typer.echo(f"report -> {report}", err=True)

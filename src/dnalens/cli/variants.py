@@ -12,7 +12,7 @@ from dnalens.cli.common import run_genome
 
 def variants(
     run: Annotated[Path, typer.Argument(help="Run folder (or model folder) to score with.")],
-    vcf: Annotated[Path, typer.Option(help="Variants (VCF, plain or bgzipped); multi-allelic "
+    vcf: Annotated[Path, typer.Option(help="Variants (VCF: plain, gzip or bgzip); multi-allelic "
                                            "records are scored per ALT allele.")],
     out: Annotated[Path, typer.Option(help="Output TSV: per task ref, alt, diff, log2fc.")],
     genome: Annotated[Path | None, typer.Option(

@@ -13,7 +13,7 @@ minus strand the first base of an exon in transcript orientation is ``exon_end -
 
 from __future__ import annotations
 
-import gzip
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalens.errors import InputFileError
+from dnalens.io.checked_text import strict_int, text_lines
 from dnalens.io.contigs import bare_name
 
 __all__ = ["GeneTable", "Transcript", "read_annotation", "read_gene_table", "read_gtf",
@@ -95,12 +96,18 @@ class GeneTable:
 
 
 def _int_list(text: str, where: str, column: str) -> np.ndarray:
-    items = [x for x in text.strip().split(",") if x != ""]
-    try:
-        return np.array([int(x) for x in items], dtype=np.int64)
-    except ValueError:
-        raise InputFileError(f"{where}: {column} must be a comma-separated list of integers; "
-                             f"got {text[:60]!r}") from None
+    values = [strict_int(x.strip()) for x in text.strip().split(",") if x.strip() != ""]
+    if any(v is None or v < 0 for v in values):
+        raise InputFileError(f"{where}: {column} must be a comma-separated list of integers "
+                             f">= 0; got {text[:60]!r}")
+    return np.array(values, dtype=np.int64)
+
+
+def _table_int(text: str, where: str, column: str) -> int:
+    value = strict_int(text.strip())
+    if value is None or value < 0:
+        raise InputFileError(f"{where}: {column} must be an integer >= 0; got {text[:40]!r}")
+    return value
 
 
 def read_gene_table(path: str | Path) -> GeneTable:
@@ -112,36 +119,41 @@ def read_gene_table(path: str | Path) -> GeneTable:
         Missing file, wrong header, or a malformed row (``file:line: ...``).
     """
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such gene table")
     transcripts = []
-    with _open_text(path) as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        if header[: len(_TABLE_COLUMNS)] != _TABLE_COLUMNS:
-            raise InputFileError(f"{path}:1: expected the SpliceAI gene table header "
-                                 f"{' '.join(_TABLE_COLUMNS)}; got {' '.join(header)[:80]}")
-        for number, line in enumerate(handle, start=2):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < len(_TABLE_COLUMNS):
-                raise InputFileError(f"{where}: expected {len(_TABLE_COLUMNS)} tab-separated "
-                                     f"columns; got {len(fields)}")
-            name, chrom, strand = fields[:3]
-            if strand not in ("+", "-"):
-                raise InputFileError(f"{where}: STRAND must be + or -; got {strand!r}")
-            try:
-                tx_start, tx_end = int(fields[3]), int(fields[4])
-            except ValueError:
-                raise InputFileError(f"{where}: TX_START and TX_END must be integers") from None
-            starts = _int_list(fields[5], where, "EXON_START")
-            ends = _int_list(fields[6], where, "EXON_END")
-            transcripts.append(_checked(name, chrom, strand, tx_start, tx_end, starts, ends,
-                                        where))
+    number = 0
+    for number, line in text_lines(path, "gene table"):
+        if number == 1:
+            _check_table_header(line, path)
+            continue
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        fields = line.split("\t")
+        if len(fields) < len(_TABLE_COLUMNS):
+            raise InputFileError(f"{where}: expected {len(_TABLE_COLUMNS)} tab-separated "
+                                 f"columns; got {len(fields)}")
+        name, chrom, strand = fields[:3]
+        if strand not in ("+", "-"):
+            raise InputFileError(f"{where}: STRAND must be + or -; got {strand!r}")
+        tx_start = _table_int(fields[3], where, "TX_START")
+        tx_end = _table_int(fields[4], where, "TX_END")
+        starts = _int_list(fields[5], where, "EXON_START")
+        ends = _int_list(fields[6], where, "EXON_END")
+        transcripts.append(_checked(name, chrom, strand, tx_start, tx_end, starts, ends, where))
+    if number == 0:
+        raise InputFileError(f"{path}: empty file; expected the SpliceAI gene table header "
+                             f"{' '.join(_TABLE_COLUMNS)}")
     if not transcripts:
         raise InputFileError(f"{path}: the gene table holds no transcripts")
     return GeneTable(transcripts, str(path))
+
+
+def _check_table_header(line: str, path: Path) -> None:
+    header = line.split("\t")
+    if header[: len(_TABLE_COLUMNS)] != _TABLE_COLUMNS:
+        found = " ".join(header)[:80] if line.strip() else "an empty line"
+        raise InputFileError(f"{path}:1: expected the SpliceAI gene table header "
+                             f"{' '.join(_TABLE_COLUMNS)}; got {found}")
 
 
 def _checked(name: str, chrom: str, strand: str, tx_start: int, tx_end: int,
@@ -157,12 +169,6 @@ def _checked(name: str, chrom: str, strand: str, tx_start: int, tx_end: int,
         raise InputFileError(f"{where}: {name}: exons must lie inside the transcript "
                              f"[{tx_start}, {tx_end})")
     return Transcript(name, chrom, strand, tx_start, tx_end, starts, ends)
-
-
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt")
-    return open(path)
 
 
 def _attributes(text: str) -> dict[str, str]:
@@ -194,47 +200,34 @@ def read_gtf(path: str | Path, *, transcripts: str = "canonical") -> GeneTable:
     Raises
     ------
     InputFileError
-        Missing file, a line without 9 columns, bad coordinates, or no exon lines.
+        Naming the file and line: not 9 tab-separated columns, a start or end that is not a
+        whole number, ``start < 1`` or ``end < start`` (GTF is 1-based, inclusive), an exon
+        strand other than + or -, an exon without a transcript, exons of one transcript on
+        different strands or overlapping; also no exon lines at all. One transcript id on two
+        chromosomes (X/Y pseudo-autosomal copies) gives two transcripts.
     """
     path = Path(path)
     if transcripts not in ("canonical", "all"):
         raise InputFileError(f"read_gtf: transcripts must be 'canonical' or 'all'; got "
                              f"{transcripts!r}")
-    if not path.exists():
-        raise InputFileError(f"{path}: no such GTF/GFF file")
-    exons: dict[str, dict] = {}
-    with _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.startswith("#") or not line.strip():
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 9:
-                raise InputFileError(f"{path}:{number}: expected 9 tab-separated GTF/GFF "
-                                     f"columns; got {len(fields)}")
-            if fields[2] != "exon":
-                continue
-            try:
-                start, end = int(fields[3]) - 1, int(fields[4])  # 1-based closed -> half-open
-            except ValueError:
-                raise InputFileError(f"{path}:{number}: start and end must be integers") \
-                    from None
-            attrs = _attributes(fields[8])
-            tags = set(attrs.get("tag", "").split(","))
-            tx_id = attrs.get("transcript_id") or attrs.get("Parent", "").split(":")[-1]
-            if not tx_id:
-                raise InputFileError(f"{path}:{number}: exon without transcript_id/Parent")
-            entry = exons.setdefault(tx_id, {
-                "gene": attrs.get("gene_name") or attrs.get("gene_id") or tx_id,
-                "chrom": fields[0], "strand": fields[6], "starts": [], "ends": [],
-                "tags": set(), "line": number})
-            entry["starts"].append(start)
-            entry["ends"].append(end)
-            entry["tags"] |= tags
+    exons: dict[tuple[str, str], dict] = {}
+    for number, line in text_lines(path, "GTF/GFF file"):
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"{path}:{number}"
+        if len(fields) != 9:
+            raise InputFileError(f"{where}: expected 9 tab-separated GTF/GFF columns; got "
+                                 f"{len(fields)}")
+        if fields[2] == "exon":
+            _add_exon(exons, fields, number, where)
     if not exons:
-        raise InputFileError(f"{path}: no exon lines")
+        raise InputFileError(f"{path}: no exon lines (column 3 'exon'); expected a GTF/GFF "
+                             "file of gene annotations")
     chosen = exons.values() if transcripts == "all" else _canonical(exons)
     table = []
     for entry in chosen:
+        _check_no_overlap(entry, path)
         starts, ends = np.array(entry["starts"]), np.array(entry["ends"])
         table.append(_checked(entry["gene"], entry["chrom"], entry["strand"],
                               int(starts.min()), int(ends.max()), starts, ends,
@@ -242,7 +235,59 @@ def read_gtf(path: str | Path, *, transcripts: str = "canonical") -> GeneTable:
     return GeneTable(table, str(path))
 
 
-def _canonical(exons: dict[str, dict]) -> list[dict]:
+def _gtf_position(text: str, column: str, where: str) -> int:
+    value = strict_int(text)
+    if value is None:
+        raise InputFileError(f"{where}: {column} must be a whole number; got {text[:40]!r}")
+    return value
+
+
+def _add_exon(exons: dict[tuple[str, str], dict], fields: list[str], number: int,
+              where: str) -> None:
+    """Check one exon line and add it to its transcript's entry in ``exons``."""
+    start = _gtf_position(fields[3], "start (column 4)", where)
+    end = _gtf_position(fields[4], "end (column 5)", where)
+    if start < 1:
+        raise InputFileError(f"{where}: start ({start}) must be >= 1; GTF/GFF is 1-based, "
+                             "inclusive")
+    if end < start:
+        raise InputFileError(f"{where}: end ({end}) must be >= start ({start}); GTF/GFF is "
+                             "1-based, inclusive")
+    chrom, strand = fields[0], fields[6]
+    if strand not in ("+", "-"):
+        raise InputFileError(f"{where}: strand (column 7) of an exon must be + or -; got "
+                             f"{strand[:20]!r}")
+    attrs = _attributes(fields[8])
+    tx_id = attrs.get("transcript_id") or attrs.get("Parent", "").split(":")[-1]
+    if not tx_id:
+        raise InputFileError(f"{where}: exon without transcript_id/Parent")
+    # One id on two chromosomes (X/Y pseudo-autosomal copies in RefSeq and older GENCODE
+    # files) is two transcripts; merging them would mix coordinates of both.
+    entry = exons.setdefault((tx_id, chrom), {
+        "gene": attrs.get("gene_name") or attrs.get("gene_id") or tx_id,
+        "chrom": chrom, "strand": strand, "starts": [], "ends": [], "lines": [],
+        "tags": set(), "line": number})
+    if strand != entry["strand"]:
+        raise InputFileError(
+            f"{where}: exon of transcript {tx_id!r} is on strand {strand} but its exon on "
+            f"line {entry['line']} is on strand {entry['strand']}")
+    entry["starts"].append(start - 1)  # 1-based inclusive -> 0-based half-open, once
+    entry["ends"].append(end)
+    entry["lines"].append(number)
+    entry["tags"] |= set(attrs.get("tag", "").split(","))
+
+
+def _check_no_overlap(entry: dict, path: Path) -> None:
+    """Name the line of the first exon that overlaps another of its transcript."""
+    exons = sorted(zip(entry["starts"], entry["ends"], entry["lines"], strict=True))
+    for (_, end, line), (start, _, next_line) in itertools.pairwise(exons):
+        if start < end:
+            raise InputFileError(
+                f"{path}:{max(line, next_line)}: exons of {entry['gene']!r} on lines "
+                f"{min(line, next_line)} and {max(line, next_line)} overlap")
+
+
+def _canonical(exons: dict[tuple[str, str], dict]) -> list[dict]:
     best: dict[tuple[str, str], tuple[tuple, dict]] = {}
     for entry in exons.values():
         length = sum(e - s for s, e in zip(entry["starts"], entry["ends"], strict=True))

@@ -106,6 +106,7 @@ def match_contigs(
     source: str,
     rename: bool = True,
     chrom_map: Mapping[str, str] | None = None,
+    lines: Mapping[str, int] | None = None,
 ) -> dict[str, str]:
     """Map each input chromosome name to the genome's name for it.
 
@@ -121,6 +122,8 @@ def match_contigs(
         False such a difference is an error that states the mapping to use.
     chrom_map : mapping, optional
         Explicit renames, applied first.
+    lines : mapping, optional
+        Input name -> the first line it is on, so an error names ``source:line``.
 
     Returns
     -------
@@ -142,7 +145,8 @@ def match_contigs(
             continue
         alt = genome_name(target, genome)
         if alt is None or not rename:
-            raise ContigError(describe_missing_contig(name, genome, source))
+            where = f"{source}:{lines[name]}" if lines and name in lines else source
+            raise ContigError(describe_missing_contig(name, genome, where))
         mapping[name] = renamed[name] = alt
     if renamed:
         log.warning("%s: renamed chromosomes to the genome's style: %s", source,
@@ -161,12 +165,21 @@ def guess_assembly(lengths: Mapping[str, int]) -> str | None:
 
 
 def _assembly_hint(chrom: str, end: int, genome: Genome) -> str:
-    """Which other assembly the coordinate fits, when the genome is a known one."""
+    """Why an interval can end past its chromosome, naming a build only on evidence.
+
+    A build is named only when the genome's lengths are those of a known assembly
+    and the end fits that chromosome in another one (hg38 against hg19). Otherwise,
+    a toy genome or a slice of hg38 say, the genome is simply shorter than the one
+    the intervals were made on, and that is what the hint says.
+    """
     own = guess_assembly(genome.chrom_sizes)
+    if own is None:
+        return (f"; is the BED for another genome, or {genome.path.name} only part of it? "
+                "give the full genome with --genome (genome: in a config)")
     for assembly, sizes in KNOWN_ASSEMBLIES.items():
         if assembly != own and end <= sizes.get(_bare(chrom), -1):
-            which = f"{genome.path.name} looks like {own}" if own else "check the genome build"
-            return f"; it fits {assembly} ({which}): were the coordinates made on {assembly}?"
+            return (f"; it fits {assembly} ({genome.path.name} looks like {own}): were the "
+                    f"coordinates made on {assembly}?")
     return ""
 
 

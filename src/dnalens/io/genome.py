@@ -9,13 +9,15 @@ on-the-fly one-hot encoding faster than reading pre-encoded matrices.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from dnalens.alphabet import N_CODE, encode_codes
+from dnalens.alphabet import N_CODE, describe_byte, encode_codes, first_invalid_base
 from dnalens.errors import ContigError, CoordinateError, FastaError, InputFileError
+from dnalens.io.fasta_check import EXPECTED_LETTERS, check_fasta, fai_location
 
 __all__ = ["Genome"]
 
@@ -30,6 +32,18 @@ def _is_bgzf(path: Path) -> bool:
     with open(path, "rb") as handle:
         head = handle.read(18)
     return len(head) >= 16 and head[3] & 4 != 0 and head[12:14] == b"BC"
+
+
+@contextmanager
+def _quiet_htslib() -> Iterator[None]:
+    """Silence htslib's own stderr lines ([E::fai_build_core] ...); our errors say it in one."""
+    import pysam
+
+    previous = pysam.set_verbosity(0)
+    try:
+        yield
+    finally:
+        pysam.set_verbosity(previous)
 
 
 def _open_fasta(path: Path):
@@ -51,14 +65,19 @@ def _open_fasta(path: Path):
                 f"{path}: no index {fai.name} and the folder is read-only; "
                 f"run `samtools faidx {path}` where you can write"
             )
+        # htslib would index invalid letters, drop duplicate and empty records silently
+        # and name other faults badly; check the text first, once, as the index is made.
+        check_fasta(path)
         try:
-            pysam.faidx(str(path))
+            with _quiet_htslib():
+                pysam.faidx(str(path))
         except pysam.SamtoolsError as err:
             lines = [ln for ln in str(getattr(err, "value", err)).splitlines() if ln.strip()]
             reason = lines[-1].strip() if lines else "unknown error"
             raise FastaError(f"{path}: cannot build the FASTA index: {reason}") from None
     try:
-        return pysam.FastaFile(str(path))
+        with _quiet_htslib():
+            return pysam.FastaFile(str(path))
     except (OSError, ValueError) as err:
         raise FastaError(f"{path}: cannot open as indexed FASTA ({err})") from None
 
@@ -140,10 +159,34 @@ class Genome:
         left = max(0, -start)
         right = max(0, end - size)
         lo, hi = max(start, 0), min(end, size)
-        core = self._fasta.fetch(chrom, lo, hi).upper() if hi > lo else ""
         if hi <= lo:
             return "N" * (end - start)
+        core = self._read(chrom, lo, hi).decode("ascii").upper()
         return "N" * left + core + "N" * right
+
+    def _read(self, chrom: str, lo: int, hi: int) -> bytes:
+        """Bytes of ``chrom[lo:hi]`` from the file, checked to be IUPAC letters.
+
+        The check runs at every read, not only when the index is built, so a genome
+        indexed elsewhere (a read-only shared folder) is still checked where it is used.
+        """
+        try:
+            raw = self._fasta.fetch(chrom, lo, hi).encode("utf-8")
+        except UnicodeDecodeError as err:  # pysam decodes as UTF-8; binary bytes fail
+            raise self._bad_base(chrom, lo + err.start, err.object[err.start]) from None
+        bad = first_invalid_base(raw)
+        if bad >= 0:
+            raise self._bad_base(chrom, lo + bad, raw[bad])
+        return raw
+
+    def _bad_base(self, chrom: str, pos: int, value: int) -> FastaError:
+        where = fai_location(Path(f"{self.path}.fai"), chrom, pos)
+        line = f":{where[0]}" if where else ""
+        column = f", column {where[1]}" if where else ""
+        return FastaError(
+            f"{self.path}{line}: invalid character {describe_byte(value)} in record '{chrom}' "
+            f"at position {pos:,} (0-based{column}); expected {EXPECTED_LETTERS}"
+        )
 
     def codes(self, chrom: str) -> np.ndarray:
         """Whole chromosome as base codes (A=0, C=1, G=2, T=3, other=4), kept in memory.
@@ -170,7 +213,7 @@ class Genome:
         offset = self._store.size
         for chrom in missing:
             size = self.check_chrom(chrom)
-            parts.append(encode_codes(self._fasta.fetch(chrom, 0, size)))
+            parts.append(encode_codes(self._read(chrom, 0, size)))
             self._offsets[chrom] = offset
             offset += size
         self._store = np.concatenate(parts)

@@ -9,7 +9,6 @@ Only the DNA alphabet ACGT is supported. No torch here.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,11 +19,14 @@ import numpy as np
 from dnalens.alphabet import ALPHABET
 from dnalens.errors import DnalensError, InputFileError
 from dnalens.files import write_text_atomic
+from dnalens.io.checked_text import text_lines
 from dnalens.io.pwm import _SUM_TOLERANCE, Motif, _checked_background
 
 __all__ = ["read_meme", "write_meme"]
 
 _MATRIX_KEY_VALUE = re.compile(r"(\w+)\s*=\s*(\S+)")
+# A probability as files write it; float() would also take "1_0", "nan" and non-ASCII digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 # --------------------------------------------------------------------------- reading
@@ -58,19 +60,8 @@ def read_meme(path: str | os.PathLike[str]) -> dict[str, Motif]:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such motif file") from None
-    except OSError as err:
-        raise InputFileError(f"{path}: cannot read ({err.strerror})") from None
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    try:
-        return raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not a text (MEME) file") from None
+    # text_lines names the line of a gzip, encoding or binary fault; index i is line i + 1.
+    return [line for _, line in text_lines(path, "motif file")]
 
 
 def _parse_meme(lines: list[str], src: str) -> dict[str, Motif]:
@@ -92,9 +83,10 @@ def _parse_meme(lines: list[str], src: str) -> dict[str, Motif]:
                     f"{src}:{lineno}: 'letter-probability matrix' before any 'MOTIF' line"
                 )
             rows, i = _read_rows(lines, i + 1, src)
+            _check_matrix_end(lines, i, src)
             name, alt, _ = pending
             pwm = _matrix_from_rows(rows, _parse_matrix_header(text, src, lineno), src, lineno)
-            motifs[name] = Motif(name, pwm, alt)
+            motifs[name] = _motif(name, pwm, alt, src, lineno)
             pending = None
             continue
         elif text.startswith("log-odds matrix"):
@@ -106,6 +98,23 @@ def _parse_meme(lines: list[str], src: str) -> dict[str, Motif]:
     if not motifs:
         raise InputFileError(f"{src}: no 'MOTIF' with a 'letter-probability matrix' found")
     return motifs
+
+
+def _motif(name: str, pwm: np.ndarray, alt: str | None, src: str, lineno: int) -> Motif:
+    try:
+        return Motif(name, pwm, alt)
+    except DnalensError as err:  # the rows were checked; this names the file all the same
+        raise InputFileError(f"{src}:{lineno}: {err}") from None
+
+
+def _check_matrix_end(lines: list[str], i: int, src: str) -> None:
+    """A line right after a matrix that starts like a number but is not one is a damaged
+    row: refuse it rather than end the matrix early and drop the rows after it."""
+    words = lines[i].split() if i < len(lines) else []
+    if words and (words[0][0].isdigit() or words[0][0] == "."):
+        raise InputFileError(
+            f"{src}:{i + 1}: expected 4 probabilities (A C G T); found {lines[i].strip()[:60]!r}"
+        )
 
 
 def _check_version_line(lines: list[str], src: str) -> None:
@@ -212,14 +221,16 @@ def _parse_row(words: list[str], src: str, lineno: int) -> np.ndarray:
         raise InputFileError(
             f"{src}:{lineno}: expected 4 probabilities (A C G T); found {len(words)} values"
         )
-    try:
-        row = np.array([float(w) for w in words])
-    except ValueError:
+    if not all(_NUMBER.fullmatch(w) for w in words):
         raise InputFileError(
-            f"{src}:{lineno}: expected 4 numbers (A C G T); found {' '.join(words)!r}"
-        ) from None
+            f"{src}:{lineno}: expected 4 numbers (A C G T); found {' '.join(words)[:60]!r}"
+        )
+    row = np.array([float(w) for w in words])
     if not np.isfinite(row).all() or (row < 0).any():
-        raise InputFileError(f"{src}:{lineno}: probabilities must be >= 0; found {' '.join(words)}")
+        raise InputFileError(
+            f"{src}:{lineno}: probabilities must be >= 0 (and finite); found "
+            f"{' '.join(words)[:60]}"
+        )
     total = row.sum()
     if abs(total - 1.0) > _SUM_TOLERANCE:
         raise InputFileError(

@@ -7,7 +7,6 @@ header line names. Every row keeps its 1-based file ``line`` for later messages.
 
 from __future__ import annotations
 
-import gzip
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from dnalens.errors import BedFormatError, ContigError, CoordinateError, InputFileError
+from dnalens.io.checked_text import strict_int, text_lines
 from dnalens.io.contigs import describe_missing_contig, genome_name
 
 if TYPE_CHECKING:
@@ -29,41 +29,34 @@ BEDPE_COLUMNS = ["chrom1", "start1", "end1", "chrom2", "start2", "end2"]
 _LABEL_COLUMN = 7  # 1-based, in files without a header
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gzipped else open(path)
-
-
 def _is_header(fields: list[str]) -> bool:
     return fields[0].lstrip("#").strip() == "chrom1"
 
 
-def _read_rows(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
-    """The header's column names (or None) and each data line's number and fields."""
+def _read_rows(path: Path) -> tuple[list[str] | None, str, list[tuple[int, list[str]]]]:
+    """The header's column names (or None), where it is, and each data line's number and
+    fields."""
     header: list[str] | None = None
+    header_line = 0
     rows: list[tuple[int, list[str]]] = []
-    try:
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                fields = line.split("\t")
-                if line.startswith("#") or (not rows and _is_header(fields)):
-                    if _is_header(fields) and not rows:
-                        header = [f.lstrip("#").strip() for f in fields]
-                    continue
-                if line.startswith(("track", "browser")) and not rows:
-                    continue
-                rows.append((number, fields))
-    except UnicodeDecodeError:
-        raise BedFormatError(f"{path}: not a text BEDPE file (undecodable bytes)") from None
-    return header, rows
+    # text_lines raises BedFormatError naming the line for gzip, encoding and binary faults.
+    for number, line in text_lines(path, "BEDPE file", BedFormatError):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if line.startswith("#") or (not rows and _is_header(fields)):
+            if _is_header(fields) and not rows:
+                header = [f.lstrip("#").strip() for f in fields]
+                header_line = number
+            continue
+        if line.startswith(("track", "browser")) and not rows:
+            continue
+        rows.append((number, fields))
+    return header, f"{path}:{header_line}", rows
 
 
 def _column_names(header: list[str] | None, n_columns: int, label_column: str,
-                  path: Path) -> list[str]:
+                  path: str) -> list[str]:
     if header is None:
         names = [*BEDPE_COLUMNS, "label"]
         return names + [f"col{i + 1}" for i in range(len(names), n_columns)]
@@ -75,15 +68,19 @@ def _column_names(header: list[str] | None, n_columns: int, label_column: str,
                              f"{header}); pass label_column=")
     if len(set(header)) != len(header):
         raise BedFormatError(f"{path}: the header repeats a column name: {header}")
+    if label_column != "label" and "label" in header:
+        # The label column is renamed 'label'; a second one would silently replace it.
+        raise BedFormatError(f"{path}: the header has a column 'label' besides "
+                             f"label_column '{label_column}'; rename one of them")
     return [("label" if h == label_column else h) for h in header]
 
 
 def _integer(text: str, column: str, where: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
+    value = strict_int(text)
+    if value is None:
         raise BedFormatError(f"{where}: column {column} must be an integer; got "
-                             f"{text!r}") from None
+                             f"{text[:40]!r}")
+    return value
 
 
 def _label(text: str, where: str) -> float:
@@ -92,7 +89,7 @@ def _label(text: str, where: str) -> float:
     except ValueError:
         value = float("nan")
     if value not in (0.0, 1.0):
-        raise BedFormatError(f"{where}: label must be 0 or 1; got {text!r}")
+        raise BedFormatError(f"{where}: label must be 0 or 1; got {text[:40]!r}")
     return value
 
 
@@ -213,8 +210,9 @@ def read_bedpe(
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"{path}: no such BEDPE file")
-    header, rows = _read_rows(path)
+        what = "is a folder, not a BEDPE file" if path.is_dir() else "no such BEDPE file"
+        raise InputFileError(f"{path}: {what}")
+    header, header_at, rows = _read_rows(path)
     if not rows:
         raise BedFormatError(f"{path}: no pairs (empty BEDPE file)")
     first_line, first = rows[0]
@@ -223,7 +221,7 @@ def read_bedpe(
             f"{path}:{first_line}: expected at least {_LABEL_COLUMN} tab-separated columns "
             f"({', '.join(BEDPE_COLUMNS)}, label); found {len(first)}"
         )
-    names = _column_names(header, len(header or first), label_column, path)
+    names = _column_names(header, len(header or first), label_column, header_at)
     df = _parse(rows, names, path)
     _map_chromosomes(df, genome, path, rename_contigs, dict(chrom_map or {}))
     _check_within(df, genome, path)

@@ -15,7 +15,6 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,10 @@ import numpy as np
 
 from dnalens.errors import ConfigError, ContigError, CoordinateError, InputFileError
 from dnalens.files import write_atomic
+from dnalens.io.bigwig_file import bigwig_max, bigwig_values
+from dnalens.io.bigwig_file import open_bigwig as _open_bigwig
 from dnalens.io.contigs import bare_name, genome_name
+from dnalens.io.track_list import SUMMARIES, TRANSFORMS, TrackSpec, read_track_list
 
 if TYPE_CHECKING:
     from dnalens.io.genome import Genome
@@ -44,145 +46,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SUMMARIES = ("sum", "mean")
-TRANSFORMS = ("none", "log1p", "sqrt")
-_COLUMNS = ("name", "file", "summary", "transform", "clip", "scale")
-_REQUIRED = ("name", "file")
-
 
 # ---------------------------------------------------------------------------------------------
-# Track list
+# Transforms (the track list itself is read in dnalens.io.track_list)
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrackSpec:
-    """One coverage track: where it is and how its bins are summarised and transformed.
-
-    Attributes
-    ----------
-    name : str
-        Track (target) name, unique within a list.
-    file : Path
-        The bigWig file.
-    summary : {"sum", "mean"}
-        How the bases of a bin are combined; missing bases count as 0.
-    transform : {"none", "log1p", "sqrt"}
-        Applied last, after scaling and clipping.
-    clip : float or None
-        Soft clip: a value ``x > clip`` becomes ``clip + sqrt(x - clip)`` (Basenji); None keeps
-        every value.
-    scale : float
-        Multiplies the binned values first.
-    """
-
-    name: str
-    file: Path
-    summary: str = "sum"
-    transform: str = "none"
-    clip: float | None = None
-    scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "file", Path(self.file))  # frozen: accept str paths too
-        if self.summary not in SUMMARIES:
-            raise ConfigError(f"track '{self.name}': summary must be one of {SUMMARIES}; "
-                              f"got {self.summary!r}")
-        if self.transform not in TRANSFORMS:
-            raise ConfigError(f"track '{self.name}': transform must be one of {TRANSFORMS}; "
-                              f"got {self.transform!r}")
-        if self.clip is not None and not (math.isfinite(self.clip) and self.clip >= 0):
-            raise ConfigError(f"track '{self.name}': clip must be a finite number >= 0; "
-                              f"got {self.clip!r}")
-        if not (math.isfinite(self.scale) and self.scale > 0):
-            raise ConfigError(f"track '{self.name}': scale must be a finite number > 0; "
-                              f"got {self.scale!r}")
-
-
-def _parse_float(text: str, column: str, where: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputFileError(f"{where}: column {column} must be a number; got {text!r}") from None
-
-
-def _track_from_row(row: dict[str, str], base: Path, where: str) -> TrackSpec:
-    for column in _REQUIRED:
-        if not row.get(column):
-            raise InputFileError(f"{where}: column {column} is empty")
-    file = Path(row["file"])
-    file = file if file.is_absolute() else base / file
-    if not file.is_file():
-        raise InputFileError(f"{where}: bigWig file {file} not found")
-    clip = row.get("clip", "")
-    scale = row.get("scale", "")
-    try:
-        return TrackSpec(
-            name=row["name"],
-            file=file,
-            summary=row.get("summary") or "sum",
-            transform=row.get("transform") or "none",
-            clip=_parse_float(clip, "clip", where) if clip else None,
-            scale=_parse_float(scale, "scale", where) if scale else 1.0,
-        )
-    except ConfigError as err:
-        raise InputFileError(f"{where}: {err}") from None
-
-
-def read_track_list(path: str | Path) -> list[TrackSpec]:
-    """Read a tab-separated track list with a header line.
-
-    Parameters
-    ----------
-    path : str or Path
-        Columns ``name`` and ``file`` are required; ``summary`` (sum|mean, default sum),
-        ``transform`` (none|log1p|sqrt, default none), ``clip`` (number, empty for none) and
-        ``scale`` (number, default 1) are optional. Relative file paths are relative to the
-        list's folder. Blank lines and lines starting with ``#`` after the header are skipped.
-
-    Returns
-    -------
-    list of TrackSpec, in file order
-
-    Raises
-    ------
-    InputFileError
-        Naming the file and line: a missing column, a wrong number of fields, a bad value, a
-        duplicate name or a bigWig that does not exist.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such track list")
-    lines = path.read_text().splitlines()
-    header_at = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if header_at is None:
-        raise InputFileError(f"{path}: empty track list; expected a header line 'name\\tfile'")
-    header = [h.strip() for h in lines[header_at].split("\t")]
-    missing = [c for c in _REQUIRED if c not in header]
-    unknown = [c for c in header if c not in _COLUMNS]
-    if missing or unknown:
-        problem = (f"missing column(s) {missing}" if missing else f"unknown column(s) {unknown}")
-        raise InputFileError(f"{path}:{header_at + 1}: header has {problem}; columns are "
-                             f"{list(_COLUMNS)} (name and file required), tab-separated")
-    specs: list[TrackSpec] = []
-    seen: dict[str, int] = {}
-    for number, line in enumerate(lines[header_at + 1 :], start=header_at + 2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split("\t")]
-        where = f"{path}:{number}"
-        if len(fields) != len(header):
-            raise InputFileError(f"{where}: expected {len(header)} tab-separated fields like "
-                                 f"the header; found {len(fields)}")
-        spec = _track_from_row(dict(zip(header, fields, strict=True)), path.parent, where)
-        if spec.name in seen:
-            raise InputFileError(f"{where}: track name '{spec.name}' already used on line "
-                                 f"{seen[spec.name]}")
-        seen[spec.name] = number
-        specs.append(spec)
-    if not specs:
-        raise InputFileError(f"{path}: no tracks listed below the header")
-    return specs
 
 
 def transform_coverage(x: np.ndarray, spec: TrackSpec) -> np.ndarray:
@@ -309,21 +176,6 @@ def describe_missing_in_file(chrom: str, file_chroms: Sequence[str], *, source: 
 # ---------------------------------------------------------------------------------------------
 
 
-def _open_bigwig(path: Path):
-    import pyBigWig
-
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such bigWig file")
-    try:
-        handle = pyBigWig.open(str(path))
-    except RuntimeError:
-        handle = None
-    if handle is None or not handle.isBigWig():
-        raise InputFileError(f"{path}: not a bigWig file (bigBed, wig and bedGraph files need "
-                             "converting, e.g. with bedGraphToBigWig)")
-    return handle
-
-
 def _check_window(chrom: str, start: int, end: int, bin_size: int, source: str) -> int:
     """Number of bins in ``chrom:start-end``; a CoordinateError when it is not whole bins."""
     if end <= start:
@@ -433,7 +285,7 @@ class BigWigTrack:
         out = np.full(max(end - start, 0), np.nan, dtype=np.float32)
         lo, hi = max(start, 0), min(end, self.file_sizes[name])
         if hi > lo:
-            got = self._handle.values(name, lo, hi, numpy=True)
+            got = bigwig_values(self._handle, self.path, name, lo, hi)
             # A bigWig with no data at all returns an empty array instead of NaNs.
             if got.size == hi - lo:
                 out[lo - start : hi - start] = got
@@ -478,7 +330,7 @@ class BigWigTrack:
         """True when at least one genome chromosome holds a non-missing value."""
         for name in self._lookup.values():
             # 'max' from the index is None for a chromosome with no (or only NaN) values.
-            top = self._handle.stats(name, type="max")[0]
+            top = bigwig_max(self._handle, self.path, name)
             if top is not None and not math.isnan(top):
                 return True
         return False

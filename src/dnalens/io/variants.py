@@ -4,9 +4,17 @@ This is the one place where VCF's 1-based ``POS`` becomes a 0-based start: a rec
 ``pos0`` is the 0-based, half-open start of its REF allele, so the REF spans
 ``[pos0, pos0 + len(ref))``.
 
-Records are streamed (pysam reads the file lazily), so a VCF of millions of lines is never
+Records are streamed, line by line (:mod:`dnalens.io.vcf_text`, which reads plain, gzip and
+bgzip VCFs alike and says why it does not use htslib), so a VCF of millions of lines is never
 held in memory. A record that cannot be scored is not an error: it is skipped, counted in
-:class:`VcfSummary` under a reason, and its first few messages are kept as examples. Reasons:
+:class:`VcfSummary` under a reason, and its first few messages are kept as examples, each
+``file:line: ...`` with the exact 1-based line of the uncompressed file. Reasons:
+
+``malformed_record``
+    The line is not a VCF record: too few or too many columns, POS not a number, an empty
+    REF or ALT, a bad QUAL or INFO, bytes that are not UTF-8 text.
+``invalid_position``
+    POS is 0 or negative (VCF POS is 1-based).
 
 ``unknown_chromosome``
     The chromosome is not in the genome (after ``chr1`` <-> ``1`` renaming when allowed).
@@ -25,7 +33,6 @@ and ``summary.empty`` is True, which :meth:`VcfSummary.describe` states.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections import Counter
@@ -38,6 +45,7 @@ import pandas as pd
 
 from dnalens.errors import ContigError, InputFileError
 from dnalens.io.contigs import match_contigs
+from dnalens.io.vcf_text import VcfFault, VcfLine, VcfText
 
 if TYPE_CHECKING:
     from dnalens.io.genome import Genome
@@ -54,6 +62,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SKIP_REASONS = (
+    "malformed_record",
+    "invalid_position",
     "unknown_chromosome",
     "ref_mismatch",
     "symbolic_allele",
@@ -81,6 +91,8 @@ class VariantRecord:
         The VCF ID, ``"."`` when missing.
     line : int
         1-based line of the record in the (uncompressed) VCF, for messages.
+    qual, filter : str
+        QUAL and FILTER as written (``"."`` when missing), carried to output VCFs.
     """
 
     chrom: str
@@ -89,6 +101,8 @@ class VariantRecord:
     alt: str
     id: str
     line: int
+    qual: str = "."
+    filter: str = "."
 
     @property
     def end(self) -> int:
@@ -186,34 +200,13 @@ class VariantStream:
         self.summary = VcfSummary(str(path))
         self._contigs: dict[str, str | None] = {}
         self._contig_errors: dict[str, str] = {}
-        self._open().close()  # fail now, not at the first next(), for a non-VCF file
+        # The header is read now, so a file that is not a VCF fails here, not at next().
+        self._text = VcfText(path)
 
-    def _open(self):
-        import pysam
-
-        verbosity = pysam.set_verbosity(0)  # no "could not retrieve index" notes on stderr
-        try:
-            return pysam.VariantFile(str(self.path))
-        except (OSError, ValueError):
-            raise InputFileError(
-                f"{self.path}: cannot be read as a VCF (expected a '##fileformat=VCF' header, "
-                "plain or bgzip-compressed)"
-            ) from None
-        finally:
-            pysam.set_verbosity(verbosity)
-
-    def _header_lines(self) -> int:
-        """Number of '#' lines before the first record (for 1-based record line numbers)."""
-        with open(self.path, "rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
-        count = 0
-        with opener(self.path, "rb") as handle:
-            for row in handle:
-                if not row.startswith(b"#"):
-                    break
-                count += 1
-        return count
+    @property
+    def meta(self) -> list[str]:
+        """The VCF's ``##`` header lines."""
+        return self._text.meta
 
     def _genome_chrom(self, chrom: str) -> str | None:
         """The genome's name for ``chrom``, or None (with the reason kept) when it has none."""
@@ -257,44 +250,38 @@ class VariantStream:
 
     def __iter__(self) -> Iterator[VariantRecord]:
         self.summary = VcfSummary(str(self.path))
-        # Records follow the header lines; the line numbers hold for files without blank
-        # lines (which the VCF spec does not allow anyway).
-        first_line = self._header_lines() + 1
-        import pysam
-
-        # htslib warns on stderr for every contig missing from the header; the genome check
-        # below is what decides about contigs, so keep it quiet while reading.
-        verbosity = pysam.set_verbosity(0)
-        try:
-            yield from self._records(first_line)
-        finally:
-            pysam.set_verbosity(verbosity)
+        for item in self._text.records():
+            self.summary.records += 1
+            if isinstance(item, VcfFault):
+                self._skip(SkippedVariant(item.line, item.chrom, item.pos, "", "", item.reason,
+                                          item.message))
+                continue
+            yield from self._alleles(item)
         if self.summary.empty:
             log.warning("%s", self.summary.describe())
 
-    def _records(self, first_line: int) -> Iterator[VariantRecord]:
-        with self._open() as vcf:
-            for index, rec in enumerate(vcf):
-                line = first_line + index
-                self.summary.records += 1
-                ref = (rec.ref or "").upper()
-                pos0 = rec.pos - 1  # VCF POS is 1-based; the API is 0-based from here on
-                chrom = rec.chrom
-                if self.genome is not None:
-                    chrom = self._genome_chrom(rec.chrom) or rec.chrom
-                for raw_alt in rec.alts or (".",):
-                    # Breakends keep their case (they name contigs); bases are upper-cased.
-                    alt = raw_alt if _is_symbolic(raw_alt) else raw_alt.upper()
-                    self.summary.alleles += 1
-                    problem = self._check(rec.chrom, pos0, ref, alt, line)
-                    if problem is not None:
-                        skip = SkippedVariant(line, rec.chrom, pos0 + 1, ref, alt, *problem)
-                        self.summary.add_skip(skip)
-                        if self.on_skip is not None:
-                            self.on_skip(skip)
-                        continue
-                    self.summary.kept += 1
-                    yield VariantRecord(chrom, pos0, ref, alt, rec.id or ".", line)
+    def _skip(self, skip: SkippedVariant) -> None:
+        self.summary.add_skip(skip)
+        if self.on_skip is not None:
+            self.on_skip(skip)
+
+    def _alleles(self, rec: VcfLine) -> Iterator[VariantRecord]:
+        """The kept ALT alleles of one record; the others are counted as skipped."""
+        ref = rec.ref.upper()
+        pos0 = rec.pos - 1  # VCF POS is 1-based; the API is 0-based from here on
+        chrom = rec.chrom
+        if self.genome is not None:
+            chrom = self._genome_chrom(rec.chrom) or rec.chrom
+        for raw_alt in rec.alts or (".",):
+            # Breakends keep their case (they name contigs); bases are upper-cased.
+            alt = raw_alt if _is_symbolic(raw_alt) else raw_alt.upper()
+            self.summary.alleles += 1
+            problem = self._check(rec.chrom, pos0, ref, alt, rec.line)
+            if problem is not None:
+                self._skip(SkippedVariant(rec.line, rec.chrom, rec.pos, ref, alt, *problem))
+                continue
+            self.summary.kept += 1
+            yield VariantRecord(chrom, pos0, ref, alt, rec.id, rec.line, rec.qual, rec.filter)
 
     def to_frame(self) -> pd.DataFrame:
         """All kept records as a DataFrame (chrom, pos0, ref, alt, id, line): small VCFs only."""
@@ -310,7 +297,7 @@ def read_vcf(path: str | Path, genome: Genome | None = None, *, rename_contigs: 
     Parameters
     ----------
     path : str or Path
-        VCF, plain or bgzip-compressed.
+        VCF: plain text, gzip or bgzip.
     genome : Genome, optional
         When given, chromosomes are mapped to its names and REF is checked against it; records
         that fail are skipped (see the module docstring for the reasons), not raised.
@@ -329,7 +316,8 @@ def read_vcf(path: str | Path, genome: Genome | None = None, *, rename_contigs: 
     Raises
     ------
     InputFileError
-        The file is missing or is not a VCF.
+        The file is missing or is not a VCF (now), or its compressed data are corrupt or cut
+        short (while iterating).
     """
     path = Path(path)
     if not path.exists():

@@ -31,6 +31,7 @@ from dnalens.alphabet import ALPHABET
 from dnalens.errors import ConfigError, ModelFileError
 from dnalens.files import write_atomic
 from dnalens.models import registry
+from dnalens.models.store_checks import build_from_card, check_weights
 
 __all__ = [
     "CARD_FILE",
@@ -50,8 +51,6 @@ WEIGHTS_FILE = "model.safetensors"
 FORMAT = "dnalens-model"
 FORMAT_VERSION = 1
 _FOLDER_HINT = f"a dnalens model folder holds {CARD_FILE} and {WEIGHTS_FILE}"
-# How many offending tensor names an error lists before saying "and N more".
-_NAMES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,10 @@ def read_model_card(directory: str | os.PathLike[str]) -> ModelCard:
             f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{path}: cannot be read ({err})") from None
+        raise ModelFileError(f"{path}: cannot be read ({_one_line(err)})") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: JSON nested too deeply; not a dnalens model card") \
+            from None
     return _card_from_json(path, data)
 
 
@@ -228,20 +230,16 @@ def load_model(directory: str | os.PathLike[str], device: str | torch.device = "
     Raises
     ------
     ModelFileError
-        Missing or unreadable files, a card naming an unknown model or bad config, a corrupt
-        or truncated weights file, or weights that do not fit the model.
+        Missing or unreadable files, a card naming an unknown model or bad config (or an
+        input_length / n_tasks its config does not give), a corrupt or truncated weights
+        file, or weights that do not fit the model (names, shapes, dtype kinds, NaN/inf).
     """
     directory = Path(directory)
     card = read_model_card(directory)
-    card_path = directory / CARD_FILE
-    try:
-        model = registry.model_from_spec({"name": card.name, "config": card.config})
-    except ConfigError as err:
-        raise ModelFileError(f"{card_path}: {err}") from None
-
-    weights_path = directory / WEIGHTS_FILE
+    model = build_from_card(directory / CARD_FILE, card.name, card.config, card.input_length,
+                            card.n_tasks)
     tensors = read_weights(directory)
-    _check_weights(weights_path, card.name, model, tensors)
+    check_weights(directory / WEIGHTS_FILE, card.name, model, tensors)
     model.load_state_dict(tensors, strict=True)
     return model.to(device).eval()
 
@@ -268,6 +266,8 @@ def _required_file(directory: Path, name: str) -> Path:
         what = "is not a folder" if directory.exists() else "no such folder"
         raise ModelFileError(f"{directory}: {what}; {_FOLDER_HINT}")
     path = directory / name
+    if path.exists() and not path.is_file():
+        raise ModelFileError(f"{path}: is not a file; {_FOLDER_HINT}")
     if not path.is_file():
         raise ModelFileError(f"{directory}: no {name}; {_FOLDER_HINT}")
     return path
@@ -323,42 +323,6 @@ def _card_from_json(path: Path, data: Any) -> ModelCard:
         format_version=version,
         extra=extra,
     )
-
-
-def _check_weights(
-    path: Path, name: str, model: nn.Module, tensors: Mapping[str, torch.Tensor]
-) -> None:
-    """Raise ModelFileError naming the first few keys that do not fit the model."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in tensors]
-    unexpected = [k for k in tensors if k not in expected]
-    problems = []
-    if missing:
-        problems.append(f"missing {_list_names(missing)}")
-    if unexpected:
-        problems.append(f"unexpected {_list_names(unexpected)}")
-    if problems:
-        raise ModelFileError(
-            f"{path}: tensors do not match model '{name}' in {CARD_FILE}: " + "; ".join(problems)
-        )
-    wrong = [
-        f"{k} is {tuple(tensors[k].shape)}, model wants {tuple(v.shape)}"
-        for k, v in expected.items()
-        if tuple(tensors[k].shape) != tuple(v.shape)
-    ]
-    if wrong:
-        more = f" (and {len(wrong) - _NAMES_SHOWN} more)" if len(wrong) > _NAMES_SHOWN else ""
-        raise ModelFileError(
-            f"{path}: tensor shapes do not match model '{name}' in {CARD_FILE}: "
-            + "; ".join(wrong[:_NAMES_SHOWN])
-            + more
-        )
-
-
-def _list_names(names: list[str]) -> str:
-    shown = ", ".join(names[:_NAMES_SHOWN])
-    more = f" (and {len(names) - _NAMES_SHOWN} more)" if len(names) > _NAMES_SHOWN else ""
-    return shown + more
 
 
 def _one_line(err: BaseException) -> str:
