@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=False, prog_name="dnalens")
     except DnalensError as err:
         if _state["debug"]:
             raise
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.exit_code
     except Exception as err:  # click usage errors arrive here in non-standalone mode
         if _is_click_error(err):
-            return _report_usage_error(err)
+            return _report_usage_error(err, sys.argv[1:] if argv is None else argv)
         if isinstance(err, typer.Abort) or type(err).__name__ == "Abort":
             return 1
         raise
@@ -93,7 +93,7 @@ def _is_click_error(err: BaseException) -> bool:
     return isinstance(err, _click_error_types()) and hasattr(err, "format_message")
 
 
-def _report_usage_error(err: Exception) -> int:
+def _report_usage_error(err: Exception, argv: list[str]) -> int:
     """One ``error:`` line and the usage line, no traceback; exit status 2 for usage errors.
 
     ``dnalens`` with no command (click's NoArgsIsHelpError) prints the help, as click does.
@@ -106,6 +106,10 @@ def _report_usage_error(err: Exception) -> int:
     print(f"error: {err.format_message()}", file=sys.stderr)
     if ctx is not None:
         print(f"{ctx.get_usage()}  (see '{ctx.command_path} --help')", file=sys.stderr)
+    else:  # click gives no context for an option missing its value: name the command
+        words = [word for word in argv if not word.startswith("-")][:2]
+        command = " ".join(words[: 2 if words[:1] == ["splice"] else 1])
+        print(f"see 'dnalens {command} --help'".replace("  ", " "), file=sys.stderr)
     return exit_code
 
 
