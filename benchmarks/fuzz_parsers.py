@@ -62,8 +62,9 @@ def _property_tests(modules: list) -> list[tuple[str, object, list[str], dict]]:
         for name in dir(module):
             fn = getattr(module, name)
             if name.startswith("test_") and hasattr(fn, "hypothesis"):
-                needs = [a for a in ("genome", "bigwig", "saved")
-                         if a in fn.hypothesis.inner_test.__code__.co_varnames]
+                code = fn.hypothesis.inner_test.__code__
+                arguments = code.co_varnames[: code.co_argcount]  # not its local names
+                needs = [a for a in ("genome", "bigwig", "saved") if a in arguments]
                 for label, params in _parametrized(fn):
                     found.append((f"{module.__name__}.{name}{label}", fn, needs, params))
     return found

@@ -35,6 +35,7 @@ from dnalens.models.registry import (
 )
 from dnalens.models.spliceai import SpliceAI, SpliceAIConfig
 from dnalens.models.store import ModelCard, load_model, read_model_card, save_model
+from dnalens.models.strands import BothStrands, BothStrandsConfig
 
 __all__ = [
     "MLP",
@@ -44,6 +45,8 @@ __all__ = [
     "BasenjiConfig",
     "Basset",
     "BassetConfig",
+    "BothStrands",
+    "BothStrandsConfig",
     "DanQ",
     "DanQConfig",
     "DeepC",
