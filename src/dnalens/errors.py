@@ -16,6 +16,8 @@ __all__ = [
     "FastaError",
     "InputFileError",
     "ModelFileError",
+    "OneHotError",
+    "ParameterError",
     "SequenceError",
     "TrainingError",
 ]
@@ -53,9 +55,26 @@ class ConfigError(DnalensError):
     """A run configuration has an unknown key, a wrong type or a bad value."""
 
 
+class ParameterError(DnalensError, ValueError):
+    """A Python API function got a bad argument (for a bad YAML key, see ConfigError).
+
+    Raised by :mod:`dnalens.checks`; also a ValueError, so callers that already catch
+    ValueError for bad arguments keep working.
+    """
+
+
 class ModelFileError(InputFileError):
     """A saved model (model.json + model.safetensors) is missing or corrupt."""
 
 
 class TrainingError(DnalensError):
     """Training cannot go on (for example the loss became NaN)."""
+
+
+class OneHotError(ParameterError, SequenceError):
+    """An argument is not one-hot DNA.
+
+    Raised by :func:`dnalens.checks.check_one_hot`. Both a ParameterError (a bad argument)
+    and a SequenceError (what ``ism``, ``attribute`` and the models' ``forward`` raised for
+    bad one-hot before that check existed), so callers catching either keep working.
+    """

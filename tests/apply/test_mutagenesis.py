@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import Tensor, nn
 
 from dnalens.apply.mutagenesis import fast_ism_support, ism
-from dnalens.errors import ConfigError, SequenceError
+from dnalens.errors import ConfigError, ParameterError, SequenceError
 from dnalens.models import build_model
 from dnalens.sequence.encoding import one_hot
 
@@ -262,11 +264,11 @@ def test_padded_conv_is_not_supported():
     [
         (one_hot("ACGT"), r"shape \(batch, 4, length\), got shape \(4, 4\); add a batch axis"),
         (torch.zeros(1, 5, 4), r"4 channels \(rows A, C, G, T\), got shape \(1, 5, 4\)"),
-        (torch.zeros(0, 4, 4), r"x is empty"),
+        (torch.zeros(0, 4, 4), r"`x` of ism must not be empty, got shape \(0, 4, 4\)"),
         (one_hot("ACGT")[None] * 0.5, r"one-hot \(only 0 and 1\), got 0.5 at sequence 0"),
         (one_hot("ACGT")[None].index_put((torch.tensor(0), torch.tensor(0), torch.tensor(1)),
                                          torch.tensor(1.0)),
-         r"position 1 has 2 bases set"),
+         r"got 2 bases set at sequence 0, position 1"),
         (torch.full((1, 4, 4), float("nan")), r"non-finite value at sequence 0, position 0"),
         ([[0, 1]], r"must be a tensor .* got list"),
     ],
@@ -281,7 +283,6 @@ def test_bad_input_raises(x, match):
     [
         ({"target": 1}, r"target must be .* in \[0, 1\) \(the model has 1 tasks\), got 1"),
         ({"target": []}, r"target must be"),
-        ({"batch_size": 0}, r"batch_size must be a positive integer, got 0"),
         ({"fast": "yes"}, r"fast must be True, False or 'auto', got 'yes'"),
         ({"fast": 1}, r"fast must be True, False or 'auto', got 1"),
     ],
@@ -289,6 +290,20 @@ def test_bad_input_raises(x, match):
 def test_bad_option_raises(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         ism(CountBase("G"), one_hot("ACGT")[None], **kwargs)
+
+
+@pytest.mark.parametrize("batch_size", [0, 2.5, True, "8"])
+def test_bad_batch_size_raises_parameter_error(batch_size):
+    with pytest.raises(ParameterError, match=rf"`batch_size` of ism must be a positive int, got "
+                                             rf"{re.escape(repr(batch_size))}$"):
+        ism(CountBase("G"), one_hot("ACGT")[None], batch_size=batch_size)
+
+
+def test_integer_and_numpy_one_hot_give_the_float_answer():
+    x = one_hot("AGTN")[None]
+    expected = ism(CountBase("G"), x)
+    torch.testing.assert_close(ism(CountBase("G"), x.to(torch.uint8)), expected)
+    torch.testing.assert_close(ism(CountBase("G"), x.numpy()), expected)
 
 
 def test_model_output_must_be_two_dimensional():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from dnalens.errors import DnalensError, SequenceError
+from dnalens.errors import DnalensError, ParameterError, SequenceError
 from dnalens.interpret.attribution import attribute, save_attributions, shuffled_references
 from dnalens.models.basset import Basset, BassetConfig
 from dnalens.sequence import one_hot
@@ -128,9 +128,11 @@ def test_shuffled_references_keep_composition(x):
     ("bad", "match"),
     [
         (torch.zeros(4, L), r"shape \(batch, 4, length\)"),
-        (torch.zeros(2, 5, L), r"got \(2, 5, 12\)"),
+        (torch.zeros(2, 5, L), r"got shape \(2, 5, 12\)"),
         (torch.zeros(0, 4, L), "empty"),
-        (torch.zeros(2, 4, L, dtype=torch.long), "float"),
+        (torch.full((2, 4, L), -0.5), r"soft one-hot \(values >= 0, each column summing to at "
+                                      r"most 1\), got -0.5 at sequence 0, row A, position 0"),
+        (torch.full((2, 4, L), 0.3), r"got a column sum of 1.2 at sequence 0, position 0"),
     ],
 )
 def test_bad_inputs_raise(linear, bad, match):
@@ -147,8 +149,17 @@ def test_bad_options_raise(linear, x):
         attribute(linear, x, hypothetical=True)
     with pytest.raises(DnalensError, match="deepshap needs n_shuffles >= 2; got 1"):
         attribute(linear, x, method="deepshap", n_shuffles=1)
-    with pytest.raises(DnalensError, match="n_steps must be a positive integer"):
+    match = r"`n_steps` of attribute must be a positive int, got 0$"
+    with pytest.raises(ParameterError, match=match):
         attribute(linear, x, method="integrated_gradients", n_steps=0)
+
+
+def test_soft_and_integer_inputs_are_accepted(linear, x):
+    # Soft one-hot (a point on an integrated-gradients path, a designed sequence) is valid
+    # input; the saliency of a linear model is w whatever the input.
+    w = linear.w.detach().expand(3, 4, L)
+    torch.testing.assert_close(attribute(linear, x * 0.25), w)
+    torch.testing.assert_close(attribute(linear, x.long(), method="grad_x_input"), w * x)
 
 
 def test_save_attributions_round_trip(tmp_path, linear, x):

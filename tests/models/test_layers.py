@@ -40,7 +40,8 @@ def test_check_input_length_names_the_minimum():
     "shape", [(2, 4, 9), (2, 5, 10), (4, 10), (1, 2, 4, 10)], ids=["length", "rows", "2d", "4d"]
 )
 def test_check_input_rejects_wrong_shapes(shape):
-    with pytest.raises(SequenceError, match=r"Toy: expected .*\(batch, 4, 10\).*got shape"):
+    match = r"`x` of Toy must have shape \(batch, 4, 10\), got shape"
+    with pytest.raises(SequenceError, match=match):
         layers.check_input(torch.zeros(shape), 10, "Toy")
 
 

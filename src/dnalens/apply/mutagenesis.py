@@ -15,22 +15,24 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from dnalens import checks
 from dnalens.apply.fastpath import (
     IncrementalBatch,
     UnsupportedModelError,
     fast_path_plan,
     fast_path_support,
 )
-from dnalens.errors import ConfigError, SequenceError
+from dnalens.errors import ConfigError
 
 __all__ = ["fast_ism_support", "ism"]
 
 def ism(
     model: nn.Module,
-    x: Tensor,
+    x: Tensor | np.ndarray,
     *,
     target: int | Sequence[int] | None = None,
     batch_size: int = 256,
@@ -44,10 +46,10 @@ def ism(
     model : nn.Module
         Maps (batch, 4, length) to (batch, n_tasks). It is run in evaluation mode; the
         training flags of its modules are restored afterwards.
-    x : Tensor, shape (batch, 4, length)
-        One-hot DNA, rows A, C, G, T; an N column is all zeros. Any dtype holding only 0
-        and 1 with at most one 1 per column; soft or non-finite values raise, never
-        rounded.
+    x : Tensor or np.ndarray, shape (batch, 4, length)
+        One-hot DNA, rows A, C, G, T; an N column is all zeros. Any real dtype holding
+        only 0 and 1 with at most one 1 per column; soft or non-finite values raise,
+        never rounded (see :func:`dnalens.checks.check_one_hot`).
     target : int or sequence of int, optional
         Task columns to return. An int drops the task axis, a sequence keeps it (like
         tensor indexing); None returns every task.
@@ -71,15 +73,19 @@ def ism(
 
     Raises
     ------
-    SequenceError
-        When ``x`` is not one-hot DNA of shape (batch, 4, length).
+    dnalens.errors.OneHotError
+        When ``x`` is not one-hot DNA of shape (batch, 4, length) (a ParameterError and a
+        SequenceError).
+    ParameterError
+        For a ``batch_size`` that is not a positive int.
     ConfigError
-        For a bad ``target``, ``batch_size`` or ``fast``, a model whose output is not
+        For a bad ``target`` or ``fast``, a model whose output is not
         (batch, n_tasks), or ``fast=True`` with an unsupported model.
     """
-    x = _check_one_hot(x, "ism")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"ism: batch_size must be a positive integer, got {batch_size!r}")
+    # Hard one-hot only: every mutant replaces the reference base by another, which has no
+    # meaning for a soft column, and rounding it would score a sequence the caller never gave.
+    x = torch.as_tensor(checks.check_one_hot(x, name="x", caller="ism"))
+    batch_size = checks.positive_int(batch_size, name="batch_size", caller="ism")
     if not (isinstance(fast, bool) or (isinstance(fast, str) and fast == "auto")):
         raise ConfigError(f"ism: fast must be True, False or 'auto', got {fast!r}")
 
@@ -112,46 +118,6 @@ def fast_ism_support(model: nn.Module) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Input checks
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_one_hot(x: object, owner: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise SequenceError(
-            f"{owner}: x must be a tensor of shape (batch, 4, length), got {type(x).__name__}"
-        )
-    if x.ndim != 3:
-        hint = "; add a batch axis with x[None]" if x.ndim == 2 else ""
-        raise SequenceError(
-            f"{owner}: x must have shape (batch, 4, length), got shape {tuple(x.shape)}{hint}"
-        )
-    if x.shape[1] != 4:
-        raise SequenceError(
-            f"{owner}: x must have 4 channels (rows A, C, G, T), got shape {tuple(x.shape)}"
-        )
-    if x.shape[0] == 0 or x.shape[2] == 0:
-        raise SequenceError(f"{owner}: x is empty, got shape {tuple(x.shape)}")
-    if x.is_complex():
-        raise SequenceError(f"{owner}: x must be real one-hot DNA, got dtype {x.dtype}")
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        n, _, pos = (int(v) for v in torch.nonzero(~torch.isfinite(x))[0])
-        raise SequenceError(
-            f"{owner}: x has a non-finite value at sequence {n}, position {pos}"
-        )
-    bad = (x != 0) & (x != 1)
-    if bool(bad.any()):
-        n, row, pos = (int(v) for v in torch.nonzero(bad)[0])
-        raise SequenceError(
-            f"{owner}: x must be one-hot (only 0 and 1), got {float(x[n, row, pos]):g} at "
-            f"sequence {n}, row {'ACGT'[row]}, position {pos}; soft inputs are not rounded"
-        )
-    per_column = (x == 1).sum(dim=1)
-    if bool((per_column > 1).any()):
-        n, pos = (int(v) for v in torch.nonzero(per_column > 1)[0])
-        raise SequenceError(
-            f"{owner}: x must be one-hot, but sequence {n}, position {pos} has "
-            f"{int(per_column[n, pos])} bases set"
-        )
-    return x
 
 
 def _target_index(target: object, n_tasks: int) -> int | list[int] | None:

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from dnalens import checks
 from dnalens.errors import DnalensError, SequenceError
 from dnalens.sequence import decode, dinucleotide_shuffle, one_hot
 
@@ -54,7 +55,7 @@ _BASELINES = ("zero", "shuffle")
 
 def attribute(
     model: nn.Module,
-    x: Tensor,
+    x: Tensor | np.ndarray,
     *,
     method: str = "saliency",
     target: int = 0,
@@ -73,8 +74,9 @@ def attribute(
     model : nn.Module
         Maps (batch, 4, length) to (batch, n_targets) or (batch, n_targets, bins); with
         bins, the score is the sum over bins of output column ``target``.
-    x : Tensor, shape (batch, 4, length)
-        One-hot DNA, float32, rows A, C, G, T; an N column is all zeros.
+    x : Tensor or np.ndarray, shape (batch, 4, length)
+        One-hot DNA, rows A, C, G, T; an N column is all zeros. Soft one-hot (values >= 0,
+        each column summing to at most 1) is accepted; integer inputs are cast to float32.
     method : {"saliency", "grad_x_input", "integrated_gradients", "deepshap"}
         See the module docstring for what each returns.
     target : int
@@ -105,10 +107,13 @@ def attribute(
 
     Raises
     ------
-    SequenceError
-        ``x`` is not a non-empty (batch, 4, length) float tensor.
+    dnalens.errors.OneHotError
+        ``x`` is not non-empty (soft) one-hot DNA of shape (batch, 4, length) (a
+        ParameterError and a SequenceError).
+    ParameterError
+        A count or ``target`` that is not a positive (``target``: nonnegative) int.
     DnalensError
-        Unknown method or baseline, a bad count, or ``target`` out of range.
+        Unknown method or baseline, or ``target`` out of range.
     """
     from captum.attr import DeepLiftShap, InputXGradient, IntegratedGradients, Saliency
 
@@ -122,14 +127,12 @@ def attribute(
             f"attribute: hypothetical=True needs method='deepshap'; got {method!r} "
             "(the gradient from method='saliency' is already hypothetical)"
         )
-    for name, value in (("n_shuffles", n_shuffles), ("n_steps", n_steps),
-                        ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DnalensError(f"attribute: {name} must be a positive integer; got {value!r}")
+    n_shuffles = checks.positive_int(n_shuffles, name="n_shuffles", caller="attribute")
+    n_steps = checks.positive_int(n_steps, name="n_steps", caller="attribute")
+    batch_size = checks.positive_int(batch_size, name="batch_size", caller="attribute")
     if method == "deepshap" and n_shuffles < 2:
         raise DnalensError(f"attribute: deepshap needs n_shuffles >= 2; got {n_shuffles}")
-    if isinstance(target, bool) or not isinstance(target, int) or target < 0:
-        raise DnalensError(f"attribute: target must be an integer >= 0; got {target!r}")
+    target = checks.nonnegative_int(target, name="target", caller="attribute")
 
     dev = torch.device(device) if device is not None else _model_device(model)
     if method == "deepshap":
@@ -270,20 +273,14 @@ class _Select(nn.Module):
 
 
 def _check_one_hot(x: object, caller: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise SequenceError(
-            f"{caller}: x must be a tensor of shape (batch, 4, length); got {type(x).__name__}"
-        )
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise SequenceError(
-            f"{caller}: x must have shape (batch, 4, length), rows A, C, G, T; "
-            f"got {tuple(x.shape)}"
-        )
-    if x.shape[0] == 0 or x.shape[2] == 0:
-        raise SequenceError(f"{caller}: x is empty (shape {tuple(x.shape)})")
-    if not x.is_floating_point():
-        raise SequenceError(f"{caller}: x must be a float tensor (one-hot float32); got {x.dtype}")
-    return x.detach()
+    """``x`` checked as soft one-hot, as a detached float tensor (ints become float32).
+
+    Soft input is allowed: attributions of a designed sequence (a softmax over bases) or of
+    a point on an integrated-gradients path are meaningful, and nothing here enumerates
+    bases. Gradients need floats, so integer and bool inputs are cast after the check.
+    """
+    x = torch.as_tensor(checks.check_one_hot(x, name="x", caller=caller, allow_soft=True))
+    return x.detach() if x.is_floating_point() else x.detach().float()
 
 
 def _check_target(wrapped: _Select, x1: Tensor, target: int) -> None:

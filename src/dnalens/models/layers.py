@@ -13,7 +13,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from dnalens.errors import ConfigError, SequenceError
+from dnalens import checks
+from dnalens.errors import ConfigError
 
 __all__ = [
     "BiLSTM",
@@ -43,7 +44,11 @@ Stage = tuple[str, int]
 def check_input(x: Tensor, input_length: int, owner: str) -> None:
     """Raise if ``x`` is not a batch of one-hot DNA of the length the model was built for.
 
-    Only shapes are checked, so the cost is negligible next to the model itself.
+    Only the type and shape are checked (:func:`dnalens.checks.check_one_hot` with
+    ``check_values=False``): this runs in every forward, where a value check would cost a
+    device synchronisation per training step, and models legitimately see inputs that are
+    not hard one-hot (integrated-gradients path points, designed soft sequences). The
+    public API functions that take DNA check the values.
 
     Parameters
     ----------
@@ -56,19 +61,12 @@ def check_input(x: Tensor, input_length: int, owner: str) -> None:
 
     Raises
     ------
-    SequenceError
-        When ``x`` is not a tensor or its shape is not (batch, 4, input_length).
+    dnalens.errors.OneHotError
+        (a SequenceError) When ``x`` is not a tensor or its shape is not
+        (batch, 4, input_length).
     """
-    if not isinstance(x, Tensor):
-        raise SequenceError(
-            f"{owner}: expected a tensor of shape (batch, 4, {input_length}), "
-            f"got {type(x).__name__}"
-        )
-    if x.ndim != 3 or x.shape[1] != 4 or x.shape[2] != input_length:
-        raise SequenceError(
-            f"{owner}: expected one-hot DNA of shape (batch, 4, {input_length}) "
-            f"(rows A, C, G, T), got shape {tuple(x.shape)}"
-        )
+    checks.check_one_hot(x, name="x", caller=owner, length=input_length,
+                         require_tensor=True, check_values=False)
 
 
 # ---------------------------------------------------------------------------------------------
