@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from dnalens.config_errors import describe_validation_error
 from dnalens.errors import ConfigError, InputFileError
 
 __all__ = [
@@ -373,8 +374,6 @@ def _long_range_defaults(config: RunConfig) -> RunConfig:
 
 
 def _describe(error: ValidationError, schema: type[BaseModel], source: str) -> str:
-    from dnalens.config_checks import describe_validation_error
-
     return describe_validation_error(error, schema, source)
 
 

@@ -6,10 +6,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dnalens.errors import DnalensError
 
-__all__ = ["write_atomic", "write_text_atomic"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["write_atomic", "write_table", "write_text_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
@@ -37,6 +41,12 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8, ``\n`` line ends on every platform) to ``path`` atomically."""
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``table`` tab-separated, without its index, floats to 4 decimals, atomically."""
+    return write_atomic(path, lambda tmp: table.to_csv(tmp, sep="\t", index=False,
+                                                       float_format="%.4f"))
 
 
 def complete_lines(path: str | os.PathLike[str]) -> list[str]:

@@ -11,6 +11,7 @@ import torch
 import yaml
 from torch import nn
 
+from dnalens.apply.evaluate_longrange import evaluate_regression
 from dnalens.apply.evaluate_scope import describe_evaluation, resolve_split
 from dnalens.apply.predict import default_device, predict
 from dnalens.config import DataConfig, RunConfig, parse_run_config
@@ -18,7 +19,7 @@ from dnalens.data.build import build_data
 from dnalens.data.datasets import make_loader
 from dnalens.data.splice import SpliceDataset, site_scores
 from dnalens.errors import ConfigError, DnalensError, InputFileError
-from dnalens.files import write_atomic
+from dnalens.files import write_table  # re-exported: callers import it from here
 from dnalens.models.store import load_model, read_model_card
 from dnalens.train.metrics import classification_table, splice_table
 
@@ -117,8 +118,6 @@ def evaluate_run(run_dir: str | Path, data: DataConfig | None = None, *,
                            "split to evaluate; choose another with --split (all: every "
                            "example)")
     if bundle.kind in ("coverage", "contacts"):
-        from dnalens.apply.evaluate_longrange import evaluate_regression
-
         if bundle.input_length != card.input_length:
             raise ConfigError(f"data windows are {bundle.input_length:,} bp but the model "
                               f"takes {card.input_length:,} bp")
@@ -220,9 +219,3 @@ def _listed_sites(blocks: pd.DataFrame, y: np.ndarray, y_true: np.ndarray,
         "acceptor": y_true[keep, 0], "donor": y_true[keep, 1],
         "acceptor_score": y_score[keep, 0], "donor_score": y_score[keep, 1],
     })
-
-
-def write_table(table: pd.DataFrame, path: Path) -> Path:
-    """Tab-separated, 4 decimals, written atomically."""
-    return write_atomic(path, lambda tmp: table.to_csv(tmp, sep="\t", index=False,
-                                                       float_format="%.4f"))

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from dnalens.apply.predict import predict
+from dnalens.data.datasets import make_loader
+from dnalens.files import write_table
 from dnalens.train.metrics import pearson, spearman
 
 __all__ = ["RegressionResult", "evaluate_regression", "write_regression_outputs"]
@@ -111,8 +113,6 @@ def evaluate_regression(model: nn.Module, dataset, windows: pd.DataFrame, tasks:
     windows : DataFrame of the dataset's windows (chrom, start, end)
     tasks : list of str
     """
-    from dnalens.data.datasets import make_loader
-
     loader = make_loader(dataset, batch_size=batch_size, shuffle=False)
     observed = np.concatenate([y.numpy() for _, y in loader]) if len(dataset) else \
         np.zeros((0, len(tasks), 0), np.float32)
@@ -134,8 +134,6 @@ def write_regression_outputs(result: RegressionResult, dataset, out_dir: Path) -
     """evaluation.tsv, predictions.tsv (per window), evaluation_distance.tsv and figures:
     tracks.png (coverage) or maps.png and distance.png (contact maps) of the window with the
     best mean correlation."""
-    from dnalens.apply.evaluate import write_table
-
     written = [write_table(result.table, out_dir / "evaluation.tsv"),
                write_table(result.per_window, out_dir / "predictions.tsv")]
     if result.distance is not None:

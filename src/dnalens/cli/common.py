@@ -1,4 +1,5 @@
-"""What several commands share: finding the genome of a run, reading regions as windows."""
+"""What several commands share: checking given paths, finding the genome of a run, reading
+regions as windows."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from pathlib import Path
 import typer
 from torch import Tensor
 
-from dnalens.errors import ConfigError
+from dnalens.errors import ConfigError, DnalensError
 from dnalens.io.genome import Genome
+
+
+def existing_file(path: Path, what: str) -> Path:
+    """Fail early, in one line, for a path that is not there."""
+    if not path.exists():
+        raise DnalensError(f"{path}: no such {what}")
+    return path
 
 
 def run_genome(run: Path, genome: Path | None) -> Genome:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,10 +114,3 @@ def _report_usage_error(err: Exception, argv: list[str]) -> int:
 
 def run() -> None:
     sys.exit(main())
-
-
-def existing_file(path: Path, what: str) -> Path:
-    """Fail early, in one line, for a path that is not there."""
-    if not path.exists():
-        raise DnalensError(f"{path}: no such {what}")
-    return path

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from dnalens.cli.common import existing_file
+
 
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder (after `dnalens evaluate` for the "
@@ -26,7 +28,6 @@ def report(
     with JASPAR matches, attribution and ISM of the strongest test sequence, top variants.
     Splice runs: top-k accuracy, predicted sites along held-out genes over their exons, and
     the exon views of scored splice variants."""
-    from dnalens.cli.main import existing_file
     from dnalens.report.html import write_report
 
     existing_file(run, "run folder")

@@ -26,7 +26,7 @@ import numpy as np
 
 from dnalens.errors import ConfigError, ContigError, CoordinateError, InputFileError
 from dnalens.files import write_atomic
-from dnalens.io.tracks import contig_lookup, describe_missing_in_file
+from dnalens.io.contigs import contig_lookup, describe_missing_in_file
 
 if TYPE_CHECKING:
     import cooler

@@ -9,25 +9,46 @@ assembly the coordinates probably belong to, instead of empty results.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
 from dnalens.errors import ContigError, CoordinateError
 
-if TYPE_CHECKING:
-    from dnalens.io.genome import Genome
-
 __all__ = [
     "KNOWN_ASSEMBLIES",
+    "GenomeNames",
+    "bare_name",
     "check_within_chromosomes",
+    "contig_lookup",
     "describe_missing_contig",
+    "describe_missing_in_file",
+    "genome_name",
     "guess_assembly",
+    "list_names",
     "match_contigs",
 ]
 
 log = logging.getLogger(__name__)
+
+
+class GenomeNames(Protocol):
+    """What name matching needs of a genome (:class:`dnalens.io.genome.Genome` has it).
+
+    A protocol rather than an import: ``io.genome`` uses this module for its own
+    messages, so the dependency runs one way only (genome -> contigs).
+    """
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def chrom_sizes(self) -> Mapping[str, int]: ...
+
+    @property
+    def chroms(self) -> list[str]: ...
 
 _HUMAN = [str(i) for i in range(1, 23)] + ["X", "Y"]
 # Primary chromosome lengths (UCSC / GRC), to name the likely assembly of mismatched inputs.
@@ -70,20 +91,21 @@ def bare_name(chrom: str) -> str:
     return _bare(chrom)
 
 
-def genome_name(chrom: str, genome: Genome) -> str | None:
+def genome_name(chrom: str, genome: GenomeNames) -> str | None:
     """The genome's name for ``chrom`` (itself, or its other style), or None if it has none."""
     if chrom in genome.chrom_sizes:
         return chrom
     return next((a for a in _alternative_names(chrom) if a in genome.chrom_sizes), None)
 
 
-def _list_names(names: Iterable[str], limit: int = 6) -> str:
+def list_names(names: Iterable[str], limit: int = 6) -> str:
+    """Quoted names for a message, the first ``limit`` then how many there are in all."""
     names = list(names)
     shown = ", ".join(f"'{n}'" for n in names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-def describe_missing_contig(chrom: str, genome: Genome, source: str = "") -> str:
+def describe_missing_contig(chrom: str, genome: GenomeNames, source: str = "") -> str:
     """One-line explanation of why ``chrom`` is not in the genome, with a fix."""
     prefix = f"{source}: " if source else ""
     for alt in _alternative_names(chrom):
@@ -95,13 +117,13 @@ def describe_missing_contig(chrom: str, genome: Genome, source: str = "") -> str
             )
     return (
         f"{prefix}chromosome '{chrom}' is not in {genome.path.name} "
-        f"(has {_list_names(genome.chroms)})"
+        f"(has {list_names(genome.chroms)})"
     )
 
 
 def match_contigs(
     names: Iterable[str],
-    genome: Genome,
+    genome: GenomeNames,
     *,
     source: str,
     rename: bool = True,
@@ -150,7 +172,7 @@ def match_contigs(
         mapping[name] = renamed[name] = alt
     if renamed:
         log.warning("%s: renamed chromosomes to the genome's style: %s", source,
-                    _list_names(f"{k}->{v}" for k, v in renamed.items()))
+                    list_names(f"{k}->{v}" for k, v in renamed.items()))
     return mapping
 
 
@@ -164,7 +186,7 @@ def guess_assembly(lengths: Mapping[str, int]) -> str | None:
     return None
 
 
-def _assembly_hint(chrom: str, end: int, genome: Genome) -> str:
+def _assembly_hint(chrom: str, end: int, genome: GenomeNames) -> str:
     """Why an interval can end past its chromosome, naming a build only on evidence.
 
     A build is named only when the genome's lengths are those of a known assembly
@@ -183,7 +205,7 @@ def _assembly_hint(chrom: str, end: int, genome: Genome) -> str:
     return ""
 
 
-def check_within_chromosomes(df: pd.DataFrame, genome: Genome, *, source: str) -> None:
+def check_within_chromosomes(df: pd.DataFrame, genome: GenomeNames, *, source: str) -> None:
     """Raise a CoordinateError for the first interval ending past its chromosome.
 
     Parameters
@@ -205,3 +227,81 @@ def check_within_chromosomes(df: pd.DataFrame, genome: Genome, *, source: str) -
         f"({size:,} bp in {genome.path.name}); {int(past.sum())} interval(s) do"
         + _assembly_hint(chrom, end, genome)
     )
+
+
+# A data file's chromosome names (bigWig, .cool headers) against the genome's: unlike
+# match_contigs, the file may hold extra sequences.
+
+
+def contig_lookup(
+    file_chroms: Iterable[str],
+    genome: GenomeNames,
+    *,
+    source: str,
+    rename: bool = True,
+    chrom_map: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Genome name -> the data file's name, for each genome chromosome the file has.
+
+    Unlike :func:`match_contigs` the file may hold extra sequences the
+    genome lacks (bigWig and cooler headers list every scaffold); they are ignored.
+
+    Parameters
+    ----------
+    file_chroms : iterable of str
+        Chromosome names in the file's header.
+    genome : Genome
+    source : str
+        File name for messages.
+    rename : bool
+        Match ``chr1`` <-> ``1`` and ``chrM`` <-> ``MT`` (an exact name wins).
+    chrom_map : mapping, optional
+        Explicit renames, file name -> genome name, applied first.
+
+    Returns
+    -------
+    dict
+        genome name -> file name.
+
+    Raises
+    ------
+    ContigError
+        When no file chromosome matches the genome; it lists both sets of names.
+    """
+    chrom_map = dict(chrom_map or {})
+    file_chroms = list(dict.fromkeys(file_chroms))
+    lookup: dict[str, str] = {}
+    for name in file_chroms:
+        target = chrom_map.get(name, name)
+        if target in genome.chrom_sizes:
+            lookup.setdefault(target, name)
+    renamed: dict[str, str] = {}
+    if rename:
+        # Second pass so an exact name always wins over a restyled one.
+        for name in file_chroms:
+            alt = genome_name(chrom_map.get(name, name), genome)
+            if alt is not None and alt not in lookup:
+                lookup[alt] = name
+                renamed[name] = alt
+    if renamed:
+        log.warning("%s: renamed chromosomes to the genome's style: %s", source,
+                    list_names(f"{k}->{v}" for k, v in renamed.items()))
+    if not lookup:
+        hint = ("set rename_contigs=True or pass chrom_map={file name: genome name}"
+                if not rename else "pass chrom_map={file name: genome name}")
+        raise ContigError(
+            f"{source}: none of its chromosomes ({list_names(file_chroms)}) is in "
+            f"{genome.path.name} (has {list_names(genome.chroms)}); {hint}"
+        )
+    return lookup
+
+
+def describe_missing_in_file(chrom: str, file_chroms: Sequence[str], *, source: str,
+                             rename: bool) -> str:
+    """One-line reason why genome chromosome ``chrom`` has no counterpart in a data file."""
+    same = [c for c in file_chroms if bare_name(c) == bare_name(chrom)]
+    if same and not rename:
+        return (f"{source}: chromosome '{chrom}' is named '{same[0]}' in this file; set "
+                f"rename_contigs=True or chrom_map={{'{same[0]}': '{chrom}'}}")
+    return (f"{source}: no chromosome '{chrom}' (has {list_names(file_chroms)}); "
+            f"map names with chrom_map={{file name: genome name}}")

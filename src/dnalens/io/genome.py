@@ -17,6 +17,7 @@ import numpy as np
 
 from dnalens.alphabet import N_CODE, describe_byte, encode_codes, first_invalid_base
 from dnalens.errors import ContigError, CoordinateError, FastaError, InputFileError
+from dnalens.io.contigs import describe_missing_contig
 from dnalens.io.fasta_check import EXPECTED_LETTERS, check_fasta, fai_location
 
 __all__ = ["Genome"]
@@ -132,8 +133,6 @@ class Genome:
         try:
             return self.chrom_sizes[chrom]
         except KeyError:
-            from dnalens.io.contigs import describe_missing_contig
-
             raise ContigError(describe_missing_contig(chrom, self)) from None
 
     def fetch(self, chrom: str, start: int, end: int) -> str:

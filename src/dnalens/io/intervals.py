@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dnalens.errors import BedFormatError, CoordinateError, InputFileError
-from dnalens.io.contigs import check_within_chromosomes, match_contigs
+from dnalens.io.contigs import check_within_chromosomes, genome_name, match_contigs
 
 if TYPE_CHECKING:
     from dnalens.io.genome import Genome
@@ -284,8 +284,6 @@ def parse_region(text: str, genome: Genome) -> tuple[str, int, int]:
     CoordinateError
         Not of that form, start >= end, or past the chromosome end.
     """
-    from dnalens.io.contigs import genome_name
-
     chrom, sep, span = text.replace(",", "").rpartition(":")
     first, dash, last = span.partition("-")
     if not sep or not dash or not first.isdigit() or not last.isdigit():

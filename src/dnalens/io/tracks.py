@@ -24,7 +24,7 @@ from dnalens.errors import ConfigError, ContigError, CoordinateError, InputFileE
 from dnalens.files import write_atomic
 from dnalens.io.bigwig_file import bigwig_max, bigwig_values
 from dnalens.io.bigwig_file import open_bigwig as _open_bigwig
-from dnalens.io.contigs import bare_name, genome_name
+from dnalens.io.contigs import contig_lookup, describe_missing_in_file, list_names
 from dnalens.io.track_list import SUMMARIES, TRANSFORMS, TrackSpec, read_track_list
 
 if TYPE_CHECKING:
@@ -84,91 +84,6 @@ def transform_coverage(x: np.ndarray, spec: TrackSpec) -> np.ndarray:
     elif spec.transform == "sqrt":
         y = np.sqrt(y)
     return y.astype(np.float32, copy=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# Chromosome names of a data file against the genome
-# ---------------------------------------------------------------------------------------------
-
-
-def _list_names(names: Iterable[str], limit: int = 6) -> str:
-    names = list(names)
-    shown = ", ".join(f"'{n}'" for n in names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def contig_lookup(
-    file_chroms: Iterable[str],
-    genome: Genome,
-    *,
-    source: str,
-    rename: bool = True,
-    chrom_map: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """Genome name -> the data file's name, for each genome chromosome the file has.
-
-    Unlike :func:`dnalens.io.contigs.match_contigs` the file may hold extra sequences the
-    genome lacks (bigWig and cooler headers list every scaffold); they are ignored.
-
-    Parameters
-    ----------
-    file_chroms : iterable of str
-        Chromosome names in the file's header.
-    genome : Genome
-    source : str
-        File name for messages.
-    rename : bool
-        Match ``chr1`` <-> ``1`` and ``chrM`` <-> ``MT`` (an exact name wins).
-    chrom_map : mapping, optional
-        Explicit renames, file name -> genome name, applied first.
-
-    Returns
-    -------
-    dict
-        genome name -> file name.
-
-    Raises
-    ------
-    ContigError
-        When no file chromosome matches the genome; it lists both sets of names.
-    """
-    chrom_map = dict(chrom_map or {})
-    file_chroms = list(dict.fromkeys(file_chroms))
-    lookup: dict[str, str] = {}
-    for name in file_chroms:
-        target = chrom_map.get(name, name)
-        if target in genome.chrom_sizes:
-            lookup.setdefault(target, name)
-    renamed: dict[str, str] = {}
-    if rename:
-        # Second pass so an exact name always wins over a restyled one.
-        for name in file_chroms:
-            alt = genome_name(chrom_map.get(name, name), genome)
-            if alt is not None and alt not in lookup:
-                lookup[alt] = name
-                renamed[name] = alt
-    if renamed:
-        log.warning("%s: renamed chromosomes to the genome's style: %s", source,
-                    _list_names(f"{k}->{v}" for k, v in renamed.items()))
-    if not lookup:
-        hint = ("set rename_contigs=True or pass chrom_map={file name: genome name}"
-                if not rename else "pass chrom_map={file name: genome name}")
-        raise ContigError(
-            f"{source}: none of its chromosomes ({_list_names(file_chroms)}) is in "
-            f"{genome.path.name} (has {_list_names(genome.chroms)}); {hint}"
-        )
-    return lookup
-
-
-def describe_missing_in_file(chrom: str, file_chroms: Sequence[str], *, source: str,
-                             rename: bool) -> str:
-    """One-line reason why genome chromosome ``chrom`` has no counterpart in a data file."""
-    same = [c for c in file_chroms if bare_name(c) == bare_name(chrom)]
-    if same and not rename:
-        return (f"{source}: chromosome '{chrom}' is named '{same[0]}' in this file; set "
-                f"rename_contigs=True or chrom_map={{'{same[0]}': '{chrom}'}}")
-    return (f"{source}: no chromosome '{chrom}' (has {_list_names(file_chroms)}); "
-            f"map names with chrom_map={{file name: genome name}}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +344,7 @@ def _sorted_entries(
     for chrom, starts, ends, values in entries:
         if chrom not in chrom_sizes:
             raise ContigError(f"{source}: chromosome '{chrom}' is not in chrom_sizes "
-                              f"(has {_list_names(chrom_sizes)})")
+                              f"(has {list_names(chrom_sizes)})")
         starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
         values = np.asarray(values, np.float64)
         if not starts.shape == ends.shape == values.shape or starts.ndim != 1:

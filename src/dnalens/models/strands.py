@@ -71,7 +71,7 @@ class BothStrandsConfig:
 
 
 @register("both_strands", BothStrandsConfig)
-class BothStrands(nn.Module):
+class BothStrands(layers.ConfigShape, nn.Module):
     """Mean over strands: (batch, 4, input_length) -> (batch, n_tasks) logits, the same for
     a sequence and its reverse complement."""
 
@@ -96,16 +96,6 @@ class BothStrands(nn.Module):
             raise ConfigError(f"both_strands: inner model: {err}") from None
         filled = registry.model_spec(self.model)["config"]
         self.config = replace(config, params={k: v for k, v in filled.items() if k not in shape})
-
-    @property
-    def input_length(self) -> int:
-        """Sequence length the inner model takes."""
-        return self.config.input_length
-
-    @property
-    def n_tasks(self) -> int:
-        """Number of outputs."""
-        return self.config.n_tasks
 
     @classmethod
     def wrap(cls, model: nn.Module, average: str = "probability") -> BothStrands:
