@@ -52,3 +52,29 @@ def run_dict(tmp_path: Path, genome: Path, bed: Path, **overrides) -> dict:
     }
     raw.update(overrides)
     return raw
+
+
+def scoring_inputs(root: Path, genome: Path, bed: Path, *, name: str, exons: str) -> dict:
+    """What `variants` and `splice score` need over the planted genome: a run trained one
+    epoch (``runs/NAME``), an untrained small SpliceAI model, a one-gene table on chr1 with
+    ``exons`` ("TX_START\\tTX_END\\tEXON_STARTS\\tEXON_ENDS") and chr1's sequence."""
+    import torch
+    import yaml
+
+    from dnalens.cli.main import main
+    from dnalens.models import build_model, save_model
+    from dnalens.models.spliceai import CLASSES
+
+    raw = run_dict(root, genome, bed, name=name)
+    raw["train"]["max_epochs"] = 1
+    (root / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["-q", "train", str(root / f"{name}.yaml")]) == 0
+    torch.manual_seed(0)
+    splice_model = save_model(build_model("spliceai", context=80, channels=8),
+                              root / "splice_model", tasks=CLASSES)
+    genes = root / "genes.txt"
+    genes.write_text("#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+                     f"GENE\tchr1\t+\t{exons}\n")
+    seq = genome.read_text().split(">chr1\n")[1].split(">")[0].replace("\n", "")
+    return {"root": root, "run": root / "runs" / name, "genome": genome, "seq": seq,
+            "splice_model": splice_model, "genes": genes}

@@ -23,9 +23,7 @@ import yaml
 from safetensors.torch import load_file
 
 from dnalens.cli.main import main
-from dnalens.models import build_model, save_model
-from dnalens.models.spliceai import CLASSES
-from planted import run_dict, write_planted_genome
+from planted import run_dict, scoring_inputs, write_planted_genome
 
 LAUNCHER = '''
 import os, signal, sys
@@ -105,17 +103,9 @@ def _alt(base: str) -> str:
 def scoring(planted) -> dict:
     """A trained run, a splice model, genes and a 400-record plain-gzip VCF with faults."""
     root, genome, bed = planted
-    raw = run_dict(root, genome, bed, name="scorer")
-    raw["train"]["max_epochs"] = 1
-    (root / "scorer.yaml").write_text(yaml.safe_dump(raw))
-    assert main(["-q", "train", str(root / "scorer.yaml")]) == 0
-    torch.manual_seed(0)
-    splice_model = save_model(build_model("spliceai", context=80, channels=8),
-                              root / "splice_model", tasks=CLASSES)
-    genes = root / "genes.txt"
-    genes.write_text("#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
-                     "GENE\tchr1\t+\t100\t39000\t100,20000,\t10000,39000,\n")
-    seq = genome.read_text().split(">chr1\n")[1].split(">")[0].replace("\n", "")
+    s = scoring_inputs(root, genome, bed, name="scorer",
+                       exons="100\t39000\t100,20000,\t10000,39000,")
+    seq = s["seq"]
     rows = []
     for k, pos in enumerate(range(200, 38_000, 95)):
         rows.append(f"chr1\t{pos + 1}\tv{k}\t{seq[pos]}\t{_alt(seq[pos])}\t.\tPASS\t.")
@@ -124,8 +114,7 @@ def scoring(planted) -> dict:
     vcf = root / "many.vcf.gz"
     vcf.write_bytes(gzip.compress(("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\t"
                                    "FILTER\tINFO\n" + "\n".join(rows) + "\n").encode()))
-    return {"run": root / "runs" / "scorer", "genome": genome, "vcf": vcf, "genes": genes,
-            "splice_model": splice_model}
+    return {**s, "vcf": vcf}
 
 
 def _variants_args(s: dict, out: Path) -> list[str]:

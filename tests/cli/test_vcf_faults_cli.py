@@ -10,13 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pysam
 import pytest
-import torch
-import yaml
 
 from dnalens.cli.main import main
-from dnalens.models import build_model, save_model
-from dnalens.models.spliceai import CLASSES
-from planted import run_dict, write_planted_genome
+from planted import scoring_inputs, write_planted_genome
 
 HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 GOOD_POSITIONS = (150, 250, 350, 450, 550, 650)
@@ -26,19 +22,7 @@ GOOD_POSITIONS = (150, 250, 350, 450, 550, 650)
 def setup(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("vcf_faults")
     genome, bed = write_planted_genome(root)
-    raw = run_dict(root, genome, bed)
-    raw["train"]["max_epochs"] = 1
-    (root / "c.yaml").write_text(yaml.safe_dump(raw))
-    assert main(["-q", "train", str(root / "c.yaml")]) == 0
-    torch.manual_seed(0)
-    splice_model = save_model(build_model("spliceai", context=80, channels=8),
-                              root / "splice_model", tasks=CLASSES)
-    genes = root / "genes.txt"
-    genes.write_text("#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
-                     "GENE\tchr1\t+\t100\t900\t100,400,\t300,900,\n")
-    seq = genome.read_text().split(">chr1\n")[1].split(">")[0].replace("\n", "")
-    return {"root": root, "run": root / "runs" / "tiny", "genome": genome, "seq": seq,
-            "splice_model": splice_model, "genes": genes}
+    return scoring_inputs(root, genome, bed, name="tiny", exons="100\t900\t100,400,\t300,900,")
 
 
 def _alt(base: str) -> str:
