@@ -20,7 +20,7 @@ from pathlib import Path
 from dnalens.apply.splicing import SpliceSummary
 from dnalens.errors import InputFileError
 from dnalens.files import complete_lines
-from dnalens.io.vcf_text import VcfFault, VcfLine
+from dnalens.io.vcf_text import VcfFault, VcfLine, quoted
 
 __all__ = ["EXAMPLES_KEPT", "add_counts", "merged_parts", "open_part", "part_path",
            "read_part", "record_json", "skip_done"]
@@ -69,7 +69,7 @@ def open_part(part: Path, inputs: dict, resume: bool) -> dict | None:
         return None
     lines = complete_lines(part)
     if not lines or lines[0] + "\n" != header:
-        found = _show(lines[0]) if lines else "an empty file"
+        found = quoted(lines[0], 80) if lines else "an empty file"
         raise InputFileError(f"{part}:1: cannot resume: expected the partial output of this "
                              f"run ({header.strip()}), found {found}; delete the file to "
                              "start again")
@@ -80,12 +80,8 @@ def open_part(part: Path, inputs: dict, resume: bool) -> dict | None:
         return {"done": len(lines) - 1, **{k: last[k] for k in ("n", "line", "chrom", "pos")}}
     except (ValueError, KeyError, TypeError):
         raise InputFileError(f"{part}:{len(lines)}: cannot resume: not a record of a partial "
-                             f"output ({_show(lines[-1])}); delete the file to start "
+                             f"output ({quoted(lines[-1], 80)}); delete the file to start "
                              "again") from None
-
-
-def _show(text: str) -> str:
-    return repr(text if len(text) <= 80 else text[:80] + "...")
 
 
 def skip_done(records: Iterator[VcfLine | VcfFault], last: dict | None, part: Path

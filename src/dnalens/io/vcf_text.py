@@ -30,7 +30,7 @@ from dnalens.errors import InputFileError
 from dnalens.files import write_atomic
 
 __all__ = ["FIXED_COLUMNS", "HeaderBuilder", "VcfFault", "VcfLine", "VcfText",
-           "write_vcf_text"]
+           "quoted", "write_vcf_text"]
 
 FIXED_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -47,7 +47,7 @@ _INTEGERS = re.compile(r"-?[0-9]+(,-?[0-9]+)*")
 _ADDED = "Not defined in the input header; added by dnalens"
 
 
-def _show(text: str, limit: int = 40) -> str:
+def quoted(text: str, limit: int = 40) -> str:
     """``text`` quoted for a message, cut to ``limit`` characters."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
@@ -141,7 +141,7 @@ class VcfText:
             raise InputFileError(
                 f"{self.path}:{number}: cannot be read as a VCF: expected '##' header lines "
                 f"and then the '#CHROM POS ID REF ALT QUAL FILTER INFO' line, found "
-                f"{_show(text)}")
+                f"{quoted(text)}")
         found = f"{len(self.meta):,} '##' lines and no" if self.meta else "no"
         raise InputFileError(f"{self.path}: cannot be read as a VCF: {found} '#CHROM POS ID "
                              "REF ALT QUAL FILTER INFO' header line")
@@ -163,7 +163,7 @@ class VcfText:
                                                     columns[8] != "FORMAT"):
             raise InputFileError(
                 f"{self.path}:{number}: expected the tab-separated column line "
-                f"'{' '.join(FIXED_COLUMNS)} [FORMAT samples...]', found {_show(text, 60)}")
+                f"'{' '.join(FIXED_COLUMNS)} [FORMAT samples...]', found {quoted(text, 60)}")
         self.columns, self.header_lines = columns, number
 
     def records(self) -> Iterator[VcfLine | VcfFault]:
@@ -212,22 +212,22 @@ def _column_problem(chrom: str, pos: str, vid: str, ref: str, alt: str, qual: st
                     filt: str, info: str, rest: list[str]) -> str | None:
     """What is wrong with a record's columns, or None."""
     if not _CONTIG.fullmatch(chrom):
-        return f"CHROM {_show(chrom)} is not a contig name VCF allows"
+        return f"CHROM {quoted(chrom)} is not a contig name VCF allows"
     if not _POS.fullmatch(pos):
-        return f"POS must be a whole number, found {_show(pos)}"
+        return f"POS must be a whole number, found {quoted(pos)}"
     for name, value in (("ID", vid), ("REF", ref), ("ALT", alt), ("FILTER", filt)):
         if not value or _SPACE.search(value):
-            return f"{name} {_show(value)} is empty or holds white space (write '.' for none)"
+            return f"{name} {quoted(value)} is empty or holds white space (write '.' for none)"
     if "" in alt.split(","):
-        return f"ALT {_show(alt)} has an empty allele"
+        return f"ALT {quoted(alt)} has an empty allele"
     if qual != "." and not _QUAL.fullmatch(qual):
-        return f"QUAL must be a number or '.', found {_show(qual)}"
+        return f"QUAL must be a number or '.', found {quoted(qual)}"
     if info != ".":
         for entry in info.split(";"):
             if not _KEY.fullmatch(entry.split("=", 1)[0]):
-                return f"INFO entry {_show(entry)} is not KEY or KEY=VALUE"
+                return f"INFO entry {quoted(entry)} is not KEY or KEY=VALUE"
     if rest and not all(_KEY.fullmatch(key) for key in rest[0].split(":")):
-        return f"FORMAT {_show(rest[0])} is not a list of keys"
+        return f"FORMAT {quoted(rest[0])} is not a list of keys"
     return None
 
 
